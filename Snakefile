@@ -1,0 +1,33 @@
+# IV ketamine for Complex Regional Pain Syndrome: Bayesian evidence synthesis.
+#
+# Table of contents. Run `snakemake --cores all` (or `bash run.sh analysis`).
+#   1. config        config/config.yaml, validated against workflow/schemas/config.schema.yaml
+#   2. validation    data/studies.csv and data/outcomes.csv, validated before any job runs
+#   3. rules         workflow/rules/*.smk (helpers in common.smk)
+#   4. rule all      everything the analysis writes under results/
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+# Stops here, with every problem listed, if config or data break a rule.
+validate_inputs()
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/summarize.smk"
+include: "workflow/rules/plots.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

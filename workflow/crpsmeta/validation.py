@@ -1,0 +1,542 @@
+"""Validation of the analysis inputs before any model runs.
+
+Every problem is reported as a :class:`Issue` naming the file, the line and
+data row, the column (or config key), the offending value and the rule it
+breaks. All problems are collected and raised together as one
+:class:`InputValidationError`, so a reviewer fixes a table in one pass.
+
+The checks come in two layers:
+
+* per row (or per config document): a JSON Schema (draft 2020-12, validated
+  with the ``jsonschema`` library) in ``workflow/schemas/``;
+* across rows and tables: the rules in :func:`cross_table_issues`, which a
+  row-wise schema cannot express (duplicate keys, unknown studies, responders
+  above n, a placebo arm in a single-arm design, ...).
+
+The module takes plain arguments (schemas as dicts, file contents as bytes or
+paths) and never reads the configuration itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+import pandas as pd
+
+__all__ = [
+    "Issue",
+    "InputValidationError",
+    "read_table",
+    "validate_config",
+    "load_tables",
+    "cross_table_issues",
+]
+
+CONTROLLED_DESIGNS = ("rct", "nonrandomized_controlled")
+SINGLE_ARM_DESIGNS = ("prospective_single_arm", "retrospective_single_arm", "case_series")
+OUTCOME_KEY = ("study_id", "arm", "timepoint", "measure")
+RESPONDER_COLUMNS = ("responders", "responders_pct", "responder_definition", "definition_class")
+PAIN_COLUMNS = (
+    "pain_scale_max", "pain_mean", "pain_sd", "pain_se", "pain_median", "pain_q1", "pain_q3",
+    "pain_iqr", "baseline_pain_mean", "baseline_pain_median", "baseline_pain_iqr",
+    "pain_change_mean", "pain_change_se",
+)
+# Pain levels that must lie on the scale [0, pain_scale_max].
+PAIN_LEVEL_COLUMNS = (
+    "pain_mean", "pain_median", "pain_q1", "pain_q3", "baseline_pain_mean", "baseline_pain_median",
+)
+# Pain widths and changes whose size cannot exceed the scale.
+PAIN_WIDTH_COLUMNS = ("pain_iqr", "baseline_pain_iqr", "pain_change_mean")
+# A count entered from a printed percentage must be the nearest whole number to
+# pct x n / 100 (the percentage itself may have been rounded from another n).
+COUNT_ROUNDING_TOLERANCE = 0.5 + 1e-9
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One validation problem, located precisely enough to fix it."""
+
+    file: str
+    line: int | None  # line in the file (1 = header of a CSV); None if not locatable
+    row: int | None  # 1-based data row of a CSV (header excluded); None for config or header problems
+    column: str | None  # column of a CSV or dotted key of a config
+    value: Any
+    rule: str  # short rule name, e.g. "responders_le_n"
+    message: str  # what is wrong and what would be right
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"line {self.line}" + (f" (row {self.row})" if self.row is not None else ""))
+        elif self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'" if not self.file.endswith((".yaml", ".yml")) else f"key '{self.column}'")
+        value = "" if self.value is None else f", value {self.value!r}"
+        return f"{', '.join(where)}{value}: {self.message} [rule: {self.rule}]"
+
+
+class InputValidationError(ValueError):
+    """All validation problems found, reported together."""
+
+    def __init__(self, issues: Iterable[Issue]):
+        self.issues = list(issues)
+        lines = [f"{len(self.issues)} problem(s) found in the inputs; nothing was run:"]
+        lines += [f"  - {issue}" for issue in self.issues]
+        super().__init__("\n".join(lines))
+
+
+# --------------------------------------------------------------------------
+# JSON Schema helpers
+# --------------------------------------------------------------------------
+
+def _with_defaults(validator_class):
+    """Extend a validator class so that validation fills in ``default`` values."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultingValidator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """Rule name and a plain message for a jsonschema error."""
+    v, vv, schema = error.validator, error.validator_value, error.schema
+    rule = schema.get("x-rule") if isinstance(schema, dict) else None
+    if v == "required":
+        missing = [p for p in vv if isinstance(error.instance, dict) and p not in error.instance]
+        msg = f"required value missing: {', '.join(missing)}"
+        return ("required", f"{msg} ({rule})" if rule else msg)
+    if v == "enum":
+        return ("enum", f"must be one of {', '.join(map(str, vv))}")
+    if v == "const":
+        return ("const", f"must be {vv!r}")
+    if v == "type":
+        kinds = vv if isinstance(vv, list) else [vv]
+        names = {"integer": "a whole number", "number": "a number", "boolean": "true or false",
+                 "string": "text", "object": "a mapping", "array": "a list"}
+        return ("type", "must be " + " or ".join(names.get(k, k) for k in kinds))
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
+        return (v, f"must be {op} {vv}")
+    if v == "pattern":
+        return ("pattern", f"must match {vv} ({schema.get('description', '')})".rstrip(" ()"))
+    if v == "minLength":
+        return ("minLength", "must not be empty")
+    if v == "additionalProperties":
+        return ("unknown_key", error.message.replace("Additional properties are not allowed", "unknown key(s)"))
+    if v in ("minItems", "uniqueItems", "minProperties"):
+        return (v, error.message)
+    if v == "oneOf":
+        return ("oneOf", f"does not match any allowed form: {error.message}")
+    return (str(v), error.message)
+
+
+def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> list[jsonschema.ValidationError]:
+    """Flatten combinator errors (oneOf, allOf) into their most specific causes."""
+    out = []
+    for error in errors:
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            best = jsonschema.exceptions.best_match(error.context)
+            out.append(best if best is not None else error)
+        else:
+            out.append(error)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Config
+# --------------------------------------------------------------------------
+
+def _yaml_key_lines(text: str | None) -> dict[tuple[str, ...], int]:
+    """Map each key path of a YAML document to its 1-based line number."""
+    if not text:
+        return {}
+    import yaml
+
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = path + (str(key.value),)
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                sub = path + (str(i),)
+                lines[sub] = item.start_mark.line + 1
+                walk(item, sub)
+
+    walk(root, ())
+    return lines
+
+
+def validate_config(config: dict, schema: dict, filename: str = "config/config.yaml",
+                    text: str | None = None) -> dict:
+    """Validate a configuration mapping and return a copy with defaults filled in.
+
+    Parameters
+    ----------
+    config : dict
+        The configuration as loaded (e.g. Snakemake's ``config``).
+    schema : dict
+        The JSON Schema (``workflow/schemas/config.schema.yaml``).
+    filename : str
+        Shown in error messages.
+    text : str, optional
+        The YAML source, used only to give the line of a faulty key.
+
+    Raises
+    ------
+    InputValidationError
+        With one :class:`Issue` per problem.
+    """
+    cfg = copy.deepcopy(dict(config))
+    key_lines = _yaml_key_lines(text)
+    issues: list[Issue] = []
+    validator = _DefaultingValidator(schema)
+    for error in _leaf_errors(validator.iter_errors(cfg)):
+        path = tuple(str(p) for p in error.absolute_path)
+        rule, message = _describe(error)
+        column = ".".join(path) if path else None
+        value = error.instance if path else None
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for extra in sorted(k for k in error.instance if k not in allowed):
+                key = path + (str(extra),)
+                issues.append(Issue(filename, key_lines.get(key), None, ".".join(key), None,
+                                    "unknown_key", f"unknown key; allowed here: {', '.join(sorted(allowed)) or '(none)'}"))
+            continue
+        if error.validator == "required":
+            for missing in [p for p in error.validator_value if p not in error.instance]:
+                key = path + (missing,)
+                issues.append(Issue(filename, key_lines.get(path), None, ".".join(key), None,
+                                    "required", "required key missing"))
+            continue
+        issues.append(Issue(filename, key_lines.get(path), None, column,
+                            value if not isinstance(value, (dict, list)) else None, rule, message))
+    if not issues:
+        prior_set = cfg.get("prior_set")
+        if prior_set not in cfg.get("prior_sets", {}):
+            issues.append(Issue(filename, key_lines.get(("prior_set",)), None, "prior_set", prior_set,
+                                "known_prior_set",
+                                f"no prior set of that name; defined: {', '.join(cfg.get('prior_sets', {}))}"))
+    if issues:
+        raise InputValidationError(issues)
+    return cfg
+
+
+# --------------------------------------------------------------------------
+# CSV tables
+# --------------------------------------------------------------------------
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_TRUE = {"true"}
+_FALSE = {"false"}
+
+
+def _column_types(schema: dict) -> dict[str, str]:
+    types = {}
+    for name, prop in schema.get("properties", {}).items():
+        t = prop.get("type")
+        types[name] = t if isinstance(t, str) else "string"
+    return types
+
+
+def _convert(text: str, kind: str) -> Any:
+    """Convert a CSV cell to its schema type; leave it as text if it does not convert."""
+    value = text.strip()
+    if kind == "integer":
+        return int(value) if _INT_RE.match(value) else value
+    if kind == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        if not math.isfinite(number):
+            return value
+        return int(number) if _INT_RE.match(value) else number
+    if kind == "boolean":
+        low = value.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        return value
+    return value
+
+
+def read_table(path: str | Path, schema: dict, display_name: str | None = None
+               ) -> tuple[list[dict], list[int], list[Issue]]:
+    """Read a CSV file strictly and validate each row against a JSON Schema.
+
+    Returns
+    -------
+    records : list of dict
+        One dict per data row, with empty cells left out and cells converted
+        to their schema types.
+    lines : list of int
+        The file line of each record (the header is line 1).
+    issues : list of Issue
+        Every problem found (encoding, structure, header, cell values).
+    """
+    name = display_name or str(path)
+    issues: list[Issue] = []
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return [], [], [Issue(name, None, None, None, None, "readable", f"cannot read file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start: exc.end]
+        return [], [], [Issue(name, line, line - 1 if line > 1 else None, None, bad.hex(" "), "utf8",
+                              f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")]
+    if not text.strip():
+        return [], [], [Issue(name, None, None, None, None, "empty_table", "the table is empty (no header, no rows)")]
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for fields in reader:
+            rows.append((reader.line_num, fields))
+    except csv.Error as exc:
+        return [], [], [Issue(name, reader.line_num, None, None, None, "csv_syntax", f"malformed CSV: {exc}")]
+
+    header_line, header = rows[0]
+    header = [h.strip() for h in header]
+    properties = schema.get("properties", {})
+    seen = set()
+    for col in header:
+        if col in seen:
+            issues.append(Issue(name, header_line, None, col, None, "duplicate_column", "column appears twice in the header"))
+        seen.add(col)
+        if col not in properties:
+            issues.append(Issue(name, header_line, None, col, None, "unknown_column",
+                                f"unknown column; known columns: {', '.join(properties)}"))
+    for col in schema.get("required", []):
+        if col not in header:
+            issues.append(Issue(name, header_line, None, col, None, "missing_column", "required column missing from the header"))
+    if issues:
+        return [], [], issues
+
+    data_rows = [(ln, f) for ln, f in rows[1:] if any(cell.strip() for cell in f)]
+    if not data_rows:
+        return [], [], [Issue(name, None, None, None, None, "empty_table", "the table has a header but no data rows")]
+
+    types = _column_types(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    records, lines = [], []
+    for row_no, (line, fields) in enumerate(data_rows, start=1):
+        if len(fields) != len(header):
+            issues.append(Issue(name, line, row_no, None, None, "field_count",
+                                f"row has {len(fields)} fields but the header has {len(header)}"))
+            continue
+        record = {col: _convert(cell, types.get(col, "string"))
+                  for col, cell in zip(header, fields) if cell.strip() != ""}
+        for error in _leaf_errors(validator.iter_errors(record)):
+            rule, message = _describe(error)
+            if error.validator == "required":
+                for missing in [p for p in error.validator_value if p not in error.instance]:
+                    issues.append(Issue(name, line, row_no, missing, None, "required", message))
+                continue
+            column = str(error.absolute_path[0]) if error.absolute_path else None
+            issues.append(Issue(name, line, row_no, column, error.instance if column else None, rule, message))
+        records.append(record)
+        lines.append(line)
+    return records, lines, issues
+
+
+def _frame(records: list[dict], lines: list[int], schema: dict) -> pd.DataFrame:
+    """Records as an object-dtype frame (values keep their Python types)."""
+    columns = list(schema.get("properties", {}))
+    frame = pd.DataFrame([[rec.get(c) for c in columns] for rec in records], columns=columns, dtype=object)
+    frame.insert(0, "_line", lines)
+    return frame
+
+
+def _typed(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
+    """Give each column the pandas dtype of its schema type (nullable where empty)."""
+    out = frame.copy()
+    dtypes = {"integer": "Int64", "number": "Float64", "boolean": "boolean", "string": "string"}
+    for col, kind in _column_types(schema).items():
+        enum = "enum" in schema["properties"][col]
+        out[col] = out[col].astype(dtypes["string"] if enum else dtypes.get(kind, "string"))
+    out["_line"] = out["_line"].astype(int)
+    return out
+
+
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def cross_table_issues(studies: pd.DataFrame, outcomes: pd.DataFrame,
+                       studies_name: str = "data/studies.csv",
+                       outcomes_name: str = "data/outcomes.csv") -> list[Issue]:
+    """Rules that involve more than one cell: keys, references, counts, designs.
+
+    Both frames carry a ``_line`` column (the file line of each row).
+    """
+    issues: list[Issue] = []
+
+    def row_of(frame, idx):
+        return int(frame.at[idx, "_line"]), int(idx) + 1
+
+    # studies: unique ids, references, overlaps, doses
+    first_line: dict[str, int] = {}
+    for idx, sid in studies["study_id"].items():
+        line, row = row_of(studies, idx)
+        if sid in first_line:
+            issues.append(Issue(studies_name, line, row, "study_id", sid, "unique_study_id",
+                                f"study_id already used on line {first_line[sid]}"))
+        else:
+            first_line[sid] = line
+    known = set(studies["study_id"])
+    included = {s for s, inc in zip(studies["study_id"], studies["include"]) if inc is True}
+    for idx in studies.index:
+        line, row = row_of(studies, idx)
+        other = studies.at[idx, "overlaps_with"]
+        sid = studies.at[idx, "study_id"]
+        if _present(other):
+            if other not in known:
+                issues.append(Issue(studies_name, line, row, "overlaps_with", other, "known_study",
+                                    "overlaps_with names a study_id that is not in the table"))
+            elif other == sid:
+                issues.append(Issue(studies_name, line, row, "overlaps_with", other, "overlap_self",
+                                    "a study cannot overlap itself"))
+            elif sid in included and other in included:
+                issues.append(Issue(studies_name, line, row, "overlaps_with", other, "no_double_counting",
+                                    f"{sid} and {other} share patients and are both included; exclude one"))
+        lo, hi = studies.at[idx, "dose_min_mg_kg_h"], studies.at[idx, "dose_max_mg_kg_h"]
+        if _present(lo) and _present(hi) and lo > hi:
+            issues.append(Issue(studies_name, line, row, "dose_min_mg_kg_h", lo, "dose_range_ordered",
+                                f"dose_min_mg_kg_h exceeds dose_max_mg_kg_h ({hi})"))
+
+    design = dict(zip(studies["study_id"], studies["design"]))
+    include = dict(zip(studies["study_id"], studies["include"]))
+
+    # outcomes: one row per key
+    seen_key: dict[tuple, int] = {}
+    for idx in outcomes.index:
+        line, row = row_of(outcomes, idx)
+        key = tuple(outcomes.at[idx, c] for c in OUTCOME_KEY)
+        if key in seen_key:
+            issues.append(Issue(outcomes_name, line, row, "study_id", "/".join(map(str, key)), "unique_outcome_key",
+                                f"duplicate study_id x arm x timepoint x measure; first on line {seen_key[key]}"))
+        else:
+            seen_key[key] = line
+
+    for idx in outcomes.index:
+        line, row = row_of(outcomes, idx)
+        rec = outcomes.loc[idx]
+        sid = rec["study_id"]
+        if sid not in known:
+            issues.append(Issue(outcomes_name, line, row, "study_id", sid, "known_study",
+                                f"study_id not found in {studies_name}"))
+        elif include.get(sid) is not True:
+            issues.append(Issue(outcomes_name, line, row, "study_id", sid, "included_study",
+                                f"outcome for a study excluded in {studies_name}; remove the row or include the study"))
+        elif rec["arm"] == "placebo" and design.get(sid) in SINGLE_ARM_DESIGNS:
+            issues.append(Issue(outcomes_name, line, row, "arm", "placebo", "no_placebo_in_single_arm",
+                                f"{sid} has single-arm design {design.get(sid)!r} and cannot have a placebo arm"))
+
+        n, r = rec.get("n"), rec.get("responders")
+        if _present(n) and _present(r) and isinstance(n, int) and isinstance(r, int) and r > n:
+            issues.append(Issue(outcomes_name, line, row, "responders", r, "responders_le_n",
+                                f"responders exceed n ({r} > {n})"))
+        pct = rec.get("responders_pct")
+        if (_present(pct) and _present(n) and _present(r) and isinstance(pct, (int, float))
+                and isinstance(n, int) and isinstance(r, int) and n > 0
+                and abs(pct * n / 100.0 - r) > COUNT_ROUNDING_TOLERANCE):
+            issues.append(Issue(outcomes_name, line, row, "responders_pct", pct, "pct_matches_count",
+                                f"{pct} % of n = {n} is {pct * n / 100.0:.2f}; the nearest whole count is "
+                                f"{round(pct * n / 100.0)}, not responders = {r}"))
+
+        measure = rec["measure"]
+        wrong = PAIN_COLUMNS if measure == "responders" else RESPONDER_COLUMNS if measure == "pain" else ()
+        for col in wrong:
+            if _present(rec.get(col)):
+                issues.append(Issue(outcomes_name, line, row, col, rec.get(col), "column_fits_measure",
+                                    f"column does not belong on a {measure!r} row; put it on a row of the other measure"))
+        if measure == "pain":
+            issues += _pain_issues(rec, outcomes_name, line, row)
+
+    # controlled designs need a placebo arm wherever a ketamine arm is reported
+    for sid in sorted(included):
+        if design.get(sid) not in CONTROLLED_DESIGNS:
+            continue
+        rows = outcomes[outcomes["study_id"] == sid]
+        for (tp, measure), group in rows.groupby(["timepoint", "measure"], sort=True):
+            arms = set(group["arm"])
+            if "ketamine" in arms and "placebo" not in arms:
+                idx = group.index[0]
+                line, row = row_of(outcomes, idx)
+                issues.append(Issue(outcomes_name, line, row, "arm", "ketamine", "controlled_has_placebo",
+                                    f"{sid} is a {design[sid]} but its {tp} {measure} outcome has no placebo arm"))
+    return issues
+
+
+def _pain_issues(rec, name, line, row) -> list[Issue]:
+    issues = []
+    scale = rec.get("pain_scale_max")
+    if not (_present(scale) and isinstance(scale, (int, float)) and scale > 0):
+        return issues
+    for col in PAIN_LEVEL_COLUMNS:
+        v = rec.get(col)
+        if _present(v) and isinstance(v, (int, float)) and not 0 <= v <= scale:
+            issues.append(Issue(name, line, row, col, v, "pain_on_scale", f"must lie on the pain scale 0 to {scale}"))
+    for col in PAIN_WIDTH_COLUMNS:
+        v = rec.get(col)
+        if _present(v) and isinstance(v, (int, float)) and abs(v) > scale:
+            issues.append(Issue(name, line, row, col, v, "pain_on_scale", f"cannot exceed the scale width {scale}"))
+    q1, med, q3 = rec.get("pain_q1"), rec.get("pain_median"), rec.get("pain_q3")
+    numbers = [v for v in (q1, med, q3) if _present(v) and isinstance(v, (int, float))]
+    if numbers != sorted(numbers):
+        issues.append(Issue(name, line, row, "pain_median", med, "quartiles_ordered", "need pain_q1 <= pain_median <= pain_q3"))
+    return issues
+
+
+def load_tables(studies_path: str | Path, outcomes_path: str | Path, studies_schema: dict,
+                outcomes_schema: dict, studies_name: str | None = None,
+                outcomes_name: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read and validate both tables; return them as typed data frames.
+
+    Raises :class:`InputValidationError` listing every problem found in either
+    table. The frames keep a ``_line`` column with each row's file line.
+    """
+    s_name = studies_name or str(studies_path)
+    o_name = outcomes_name or str(outcomes_path)
+    s_records, s_lines, issues = read_table(studies_path, studies_schema, s_name)
+    o_records, o_lines, o_issues = read_table(outcomes_path, outcomes_schema, o_name)
+    issues += o_issues
+    structural = {"utf8", "empty_table", "csv_syntax", "missing_column", "unknown_column",
+                  "duplicate_column", "readable"}
+    if not any(i.rule in structural for i in issues):
+        studies = _frame(s_records, s_lines, studies_schema)
+        outcomes = _frame(o_records, o_lines, outcomes_schema)
+        issues += cross_table_issues(studies, outcomes, s_name, o_name)
+    if issues:
+        raise InputValidationError(issues)
+    return _typed(studies, studies_schema), _typed(outcomes, outcomes_schema)

@@ -1,0 +1,15 @@
+rule model_inputs:
+    input:
+        studies=STUDIES_CSV,
+        outcomes=OUTCOMES_CSV,
+        studies_schema=SCHEMAS["studies"],
+        outcomes_schema=SCHEMAS["outcomes"],
+    output:
+        used="results/data/{model}/{timepoint}/used.csv",
+        gaps="results/data/{model}/{timepoint}/gaps.csv",
+    log:
+        "results/logs/model_inputs/{model}/{timepoint}.log",
+    params:
+        definitions=definitions_for,
+    script:
+        "../scripts/model_inputs.py"

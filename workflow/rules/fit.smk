@@ -1,0 +1,31 @@
+rule fit:
+    input:
+        used="results/data/{model}/{timepoint}/used.csv",
+        studies=STUDIES_CSV,
+        outcomes=OUTCOMES_CSV,
+    output:
+        idata="results/fits/{model}/{timepoint}/idata.nc",
+    log:
+        "results/logs/fit/{model}/{timepoint}.log",
+    params:
+        priors=priors_for,
+        prior_set=prior_set_name(),
+        sampler=config["sampler"],
+        seed=seed_for,
+    threads: 2
+    script:
+        "../scripts/fit.py"
+
+
+rule diagnose:
+    input:
+        idata="results/fits/{model}/{timepoint}/idata.nc",
+    output:
+        table="results/diagnostics/{model}/{timepoint}/diagnostics.csv",
+    log:
+        "results/logs/diagnose/{model}/{timepoint}.log",
+    params:
+        thresholds=config["diagnostics"],
+        prior_set=prior_set_name(),
+    script:
+        "../scripts/diagnose.py"

@@ -1,0 +1,13 @@
+rule forest_plot:
+    input:
+        estimands="results/summaries/{model}/{timepoint}/estimands.csv",
+        studies="results/summaries/{model}/{timepoint}/study_estimates.csv",
+    output:
+        png="results/plots/{model}/forest_{timepoint}.png",
+    log:
+        "results/logs/forest_plot/{model}/{timepoint}.log",
+    params:
+        prior_text=prior_text_for,
+        interval=config["interval"],
+    script:
+        "../scripts/forest_plot.py"
