@@ -16,7 +16,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-__all__ = ["SamplerSettings", "sample_model", "child_seeds", "fit_seed", "versions"]
+__all__ = ["SamplerSettings", "sample_model", "sample_posterior", "child_seeds", "fit_seed", "versions"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int) -> az.InferenceData:
+def sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int) -> az.InferenceData:
+    """Posterior draws and sample statistics (with log-likelihood) only."""
     if settings.backend == "pymc":
         with model:
             return pm.sample(draws=settings.draws, tune=settings.tune, chains=settings.chains,
@@ -103,7 +104,7 @@ def sample_model(model: pm.Model, settings: SamplerSettings, seed: int, attrs: d
     with model:
         prior = pm.sample_prior_predictive(draws=settings.prior_draws, random_seed=prior_seed)
     t0 = time.perf_counter()
-    idata = _sample_posterior(model, settings, post_seed)
+    idata = sample_posterior(model, settings, post_seed)
     t1 = time.perf_counter()
     # The data groups must be on the record before the posterior predictive:
     # PyMC re-draws from the prior any variable whose data inputs it cannot

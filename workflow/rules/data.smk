@@ -11,5 +11,7 @@ rule model_inputs:
         "results/logs/model_inputs/{model}/{timepoint}.log",
     params:
         definitions=definitions_for,
+    conda:
+        "../envs/crpsmeta.yaml"
     script:
         "../scripts/model_inputs.py"

@@ -13,6 +13,8 @@ rule fit:
         sampler=config["sampler"],
         seed=seed_for,
     threads: 2
+    conda:
+        "../envs/crpsmeta.yaml"
     script:
         "../scripts/fit.py"
 
@@ -27,5 +29,7 @@ rule diagnose:
     params:
         thresholds=config["diagnostics"],
         prior_set=prior_set_name(),
+    conda:
+        "../envs/crpsmeta.yaml"
     script:
         "../scripts/diagnose.py"

@@ -9,5 +9,7 @@ rule forest_plot:
     params:
         prior_text=prior_text_for,
         interval=config["interval"],
+    conda:
+        "../envs/crpsmeta.yaml"
     script:
         "../scripts/forest_plot.py"

@@ -11,6 +11,8 @@ rule summarize_fit:
     params:
         prior_set=prior_set_name(),
         interval=config["interval"],
+    conda:
+        "../envs/crpsmeta.yaml"
     script:
         "../scripts/summarize_fit.py"
 
@@ -26,5 +28,7 @@ rule collect_summaries:
         diagnostics="results/diagnostics/diagnostics.csv",
     log:
         "results/logs/collect_summaries.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     script:
         "../scripts/collect_summaries.py"

@@ -1,0 +1,90 @@
+"""Convergence gates: pass good fits, fail bad ones loudly, demote to warnings on request.
+
+Reference: eight schools (Rubin 1981; BDA3 5.5), posteriordb reference posterior
+for the non-centred model with mu ~ Normal(0, 5), tau ~ HalfCauchy(5):
+mu mean 4.41 (MCSE 0.033), sd 3.31; tau mean 3.60 (MCSE 0.032), sd 3.20
+(../shared/reference/README.md section 3). The centred parameterisation of the
+same model is the classic divergence case.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytest
+
+from crpsmeta.diagnostics import DEFAULT_THRESHOLDS, DiagnosticsGateError, diagnostics_table, enforce_gate
+from crpsmeta.sampling import SamplerSettings, sample_posterior
+
+Y = np.array([28, 8, -3, 7, -1, 1, 18, 12], dtype=float)
+SIGMA = np.array([15, 10, 16, 11, 9, 11, 10, 18], dtype=float)
+
+
+def eight_schools(centred: bool) -> pm.Model:
+    with pm.Model(coords={"school": range(8)}) as model:
+        mu = pm.Normal("mu", 0, 5)
+        tau = pm.HalfCauchy("tau", 5)
+        if centred:
+            theta = pm.Normal("theta", mu, tau, dims="school")
+        else:
+            z = pm.Normal("z", 0, 1, dims="school")
+            theta = pm.Deterministic("theta", mu + tau * z, dims="school")
+        pm.Normal("y", theta, SIGMA, observed=Y, dims="school")
+    return model
+
+
+def table(**values):
+    rows = []
+    for name, bound in (("r_hat", "max"), ("ess_bulk", "min"), ("ess_tail", "min"), ("divergences", "max"),
+                        ("ebfmi", "min")):
+        spec = DEFAULT_THRESHOLDS[name]
+        v = values.get(name, {"r_hat": 1.0, "ess_bulk": 1000, "ess_tail": 1000, "divergences": 0,
+                              "ebfmi": 0.8}[name])
+        ok = v <= spec[bound] if bound == "max" else v >= spec[bound]
+        rows.append({"diagnostic": name, "value": v, "worst_variable": "mu" if name in ("r_hat", "ess_bulk") else "",
+                     "bound": bound, "threshold": spec[bound], "passed": ok,
+                     "on_failure": values.get("mode", "error")})
+    return pd.DataFrame(rows)
+
+
+def test_gate_passes_clean_table():
+    assert enforce_gate(table(), "m/p/t") == []
+
+
+@pytest.mark.parametrize("name, value", [("r_hat", 1.05), ("ess_bulk", 120), ("ess_tail", 50),
+                                         ("divergences", 3), ("ebfmi", 0.1)])
+def test_gate_names_the_failing_diagnostic_and_fit(name, value):
+    with pytest.raises(DiagnosticsGateError) as info:
+        enforce_gate(table(**{name: value}), "pooled_rate/default/followup")
+    text = str(info.value)
+    assert "pooled_rate/default/followup" in text and f"{name} = " in text
+
+
+def test_gate_can_be_demoted_to_a_warning():
+    warnings = enforce_gate(table(divergences=2, mode="warn"), "fit-x")
+    assert len(warnings) == 1 and "divergences" in warnings[0] and "fit-x" in warnings[0]
+
+
+@pytest.fixture(scope="module")
+def schools_fits():
+    settings = SamplerSettings(chains=4, draws=1000, tune=1000, target_accept=0.95, cores=2)
+    return {c: sample_posterior(eight_schools(c), settings, seed=2026) for c in (False, True)}
+
+
+def test_noncentred_eight_schools_matches_posteriordb(schools_fits):
+    idata = schools_fits[False]
+    mu, tau = idata.posterior["mu"].values.ravel(), idata.posterior["tau"].values.ravel()
+    # reference mean +- 5 x (our MCSE ~ sd / sqrt(ESS >= 1000)) plus the reference's own MCSE
+    assert mu.mean() == pytest.approx(4.41, abs=5 * 3.31 / np.sqrt(1000) + 0.033)
+    assert tau.mean() == pytest.approx(3.60, abs=5 * 3.20 / np.sqrt(700) + 0.032)
+    assert mu.std() == pytest.approx(3.31, rel=0.08)
+    assert diagnostics_table(idata, {"ess_bulk": {"min": 400}})["passed"].all()
+
+
+def test_centred_eight_schools_fails_the_gate(schools_fits):
+    idata = schools_fits[True]
+    tab = diagnostics_table(idata, {}, model="eight_schools_centred", prior_set="ref", timepoint="-")
+    assert not tab.set_index("diagnostic").loc["divergences", "passed"]
+    with pytest.raises(DiagnosticsGateError, match="eight_schools_centred.*divergences = "):
+        enforce_gate(tab, "eight_schools_centred/ref/-")

@@ -1,0 +1,122 @@
+"""End to end: the Snakemake workflow on the tiny directory tests/tiny.
+
+Runs `snakemake --directory <copy of tests/tiny>` with the repository's
+Snakefile, as the catalog convention for test configs does.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import arviz as az
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, read_rows, write_rows
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    shutil.copytree(ROOT / "tests" / "tiny" / "config", workdir / "config")
+    shutil.copytree(ROOT / "tests" / "tiny" / "data", workdir / "data")
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def test_outputs_for_both_timepoints(tiny):
+    results = tiny / "results"
+    for tp in ("immediate", "followup"):
+        idata = az.from_netcdf(results / "fits" / "pooled_rate" / tp / "idata.nc")
+        for group in ("posterior", "log_likelihood", "prior", "prior_predictive", "posterior_predictive",
+                      "observed_data", "constant_data", "sample_stats"):
+            assert group in idata.groups()
+        assert idata.posterior.attrs["timepoint"] == tp and idata.posterior.attrs["prior_set"] == "default"
+        assert "data_sha256" in idata.posterior.attrs
+        png = (results / "plots" / "pooled_rate" / f"forest_{tp}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    est = pd.read_csv(results / "summaries" / "estimands.csv")
+    assert list(est.columns[:4]) == ["model", "prior_set", "timepoint", "estimand"]
+    for tp in ("immediate", "followup"):
+        got = set(est.loc[est["timepoint"] == tp, "estimand"])
+        assert {"pooled_rate", "predicted_rate", "tau"} <= got
+    rates = est[est["estimand"].isin(["pooled_rate", "predicted_rate"])]
+    assert ((rates["lower"] <= rates["median"]) & (rates["median"] <= rates["upper"])).all()
+    assert rates[["lower", "upper"]].stack().between(0, 1).all()
+    diag = pd.read_csv(results / "diagnostics" / "diagnostics.csv")
+    assert set(diag["diagnostic"]) == {"r_hat", "ess_bulk", "ess_tail", "divergences", "ebfmi"}
+    assert diag["passed"].all() and len(diag) == 10
+    studies = pd.read_csv(results / "summaries" / "study_estimates.csv")
+    used = pd.read_csv(results / "data" / "pooled_rate" / "followup" / "used.csv")
+    assert set(studies.loc[studies["timepoint"] == "followup", "study_id"]) == set(used["study_id"])
+
+
+def test_warm_rerun_does_nothing(tiny):
+    run = snakemake(tiny, "--dry-run", "--quiet")
+    assert run.returncode == 0
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_gate_failure_fails_loudly_then_warn_mode_marks_it(tiny, tmp_path):
+    workdir = tmp_path / "gate"
+    shutil.copytree(tiny, workdir, ignore=shutil.ignore_patterns(".snakemake"))
+    cfg_path = workdir / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["diagnostics"]["ess_bulk"] = {"min": 10_000_000, "on_failure": "error"}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    shutil.rmtree(workdir / "results" / "summaries")
+    shutil.rmtree(workdir / "results" / "diagnostics")
+    run = snakemake(workdir, "--forcerun", "diagnose")
+    assert run.returncode != 0
+    assert re.search(r"fit pooled_rate/default/(immediate|followup) FAILED its convergence gate: ess_bulk = ",
+                     run.stderr), run.stderr[-3000:]
+    assert not (workdir / "results" / "summaries" / "estimands.csv").exists()
+
+    cfg["diagnostics"]["ess_bulk"]["on_failure"] = "warn"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    run = snakemake(workdir, "--forcerun", "diagnose")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "WARNING: fit pooled_rate/default/" in run.stderr
+    diag = pd.read_csv(workdir / "results" / "diagnostics" / "diagnostics.csv")
+    assert not diag.loc[diag["diagnostic"] == "ess_bulk", "passed"].any()
+
+
+def test_bad_data_stops_before_any_job_and_writes_nothing(tmp_path):
+    shutil.copytree(ROOT / "tests" / "tiny" / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "tests" / "tiny" / "data", tmp_path / "data")
+    header, rows = read_rows(tmp_path / "data" / "outcomes.csv")
+    rows[2]["responders"] = "99"
+    write_rows(tmp_path / "data" / "outcomes.csv", header, rows)
+    run = snakemake(tmp_path)
+    assert run.returncode != 0
+    assert ("data/outcomes.csv, line 4 (row 3), column 'responders', value 99: responders exceed n"
+            in run.stderr), run.stderr[-3000:]
+    assert "[rule: responders_le_n]" in run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_lint_is_clean():
+    run = subprocess.run([*SNAKEMAKE, "--lint"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_conda_env_mirrors_pinned_dependencies():
+    import tomllib
+
+    pins = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    env = yaml.safe_load((ROOT / "workflow" / "envs" / "crpsmeta.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pins == {p for p in pip if "==" in p}
