@@ -70,3 +70,7 @@ def test_fit_seed_is_stable_and_distinct():
     assert fit_seed(1, "pooled_rate", "default", "immediate") == fit_seed(1, "pooled_rate", "default", "immediate")
     seeds = {fit_seed(1, "pooled_rate", p, t) for p in ("default", "vague") for t in ("immediate", "followup")}
     assert len(seeds) == 4
+    # labels that share a long prefix still get different seeds
+    assert fit_seed(1, "pooled_rate", "default", "immediate") != fit_seed(1, "pooled_rate", "default_turner",
+                                                                          "immediate")
+    assert fit_seed(1, "a", "bc") != fit_seed(1, "ab", "c")

@@ -89,6 +89,27 @@ ROW_CASES = [
      "dose_min_mg_kg_h", 9),
     ("unknown_overlap", "studies", {"study_id": "Dahan2011"}, {"overlaps_with": "Nobody2009"}, "known_study",
      "overlaps_with", "Nobody2009"),
+    ("overlap_self", "studies", {"study_id": "Dahan2011"}, {"overlaps_with": "Dahan2011"}, "overlap_self",
+     "overlaps_with", "Dahan2011"),
+    ("quartiles_unordered", "outcomes", {"study_id": "Mangnus2021", "measure": "pain"},
+     {"pain_q1": "7", "pain_q3": "9", "pain_iqr": ""}, "quartiles_ordered", "pain_median", 6),
+    ("iqr_wider_than_scale", "outcomes", {"study_id": "Mangnus2021", "measure": "pain"}, {"pain_iqr": "14"},
+     "pain_on_scale", "pain_iqr", 14),
+    ("pain_row_without_scale", "outcomes", {"study_id": "Mangnus2021", "measure": "pain"}, {"pain_scale_max": ""},
+     "required", "pain_scale_max", None),
+    ("responder_row_without_class", "outcomes", KETAMINE_CORRELL, {"definition_class": ""}, "required",
+     "definition_class", None),
+    ("count_without_n", "outcomes", KETAMINE_CORRELL, {"n": ""}, "required", "n", None),
+    ("weeks_outside_timepoint", "outcomes", {"study_id": "Mangnus2021", "timepoint": "immediate",
+                                             "measure": "responders"}, {"weeks": "52"}, "weeks_fit_timepoint",
+     "weeks", 52),
+    ("number_with_underscore", "outcomes", KETAMINE_CORRELL, {"responders_pct": "7_6"}, "type", "responders_pct",
+     "7_6"),
+    ("huge_integer", "outcomes", KETAMINE_CORRELL, {"n": "99999999999999999999"}, "maximum", "n",
+     99999999999999999999),
+    ("text_dose", "studies", {"study_id": "Kiefer2008a"}, {"dose_min_mg_kg_h": "abc"}, "type", "dose_min_mg_kg_h",
+     "abc"),
+    ("blank_study_id", "studies", {"study_id": "Goebel2015"}, {"study_id": ""}, "required", "study_id", None),
     ("double_counting", "studies", {"study_id": "Dahan2011"}, {"include": "true", "exclusion_reason": ""},
      "no_double_counting", "overlaps_with", "Sigtermans2009"),
 ]
@@ -133,6 +154,54 @@ def test_outcome_for_excluded_study(data_copy, schemas):
     assert issue.value == "Goebel2015" and issue.file == "data/outcomes.csv"
 
 
+def test_transitive_overlap_is_double_counting(data_copy, schemas):
+    """A -> B (excluded) <- C with A and C included: the same patients twice."""
+    edit(data_copy, "studies", {"study_id": "Schilder2013"},
+         {"include": "true", "exclusion_reason": "", "design": "rct", "overlaps_with": "Dahan2011"})
+    edit(data_copy, "studies", {"study_id": "Dahan2011"}, {"overlaps_with": ""})
+    edit(data_copy, "studies", {"study_id": "Sigtermans2009"}, {"overlaps_with": "Dahan2011"})
+    issue = next(i for i in issues_of(data_copy, schemas) if i.rule == "no_double_counting")
+    assert "Sigtermans2009" in issue.message or "Schilder2013" in issue.message
+
+
+def test_row_numbers_survive_a_malformed_row(data_copy, schemas):
+    edit(data_copy, "outcomes", KETAMINE_CORRELL, {"responders": "40", "responders_pct": ""})  # line 4
+    path = data_copy / "outcomes.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    lines.insert(2, "Correll2004,ketamine\n")  # a short row on line 3 pushes Correll to line 5
+    path.write_text("".join(lines))
+    issues = issues_of(data_copy, schemas)
+    short = next(i for i in issues if i.rule == "field_count")
+    assert (short.line, short.row) == (3, 2)
+    over = next(i for i in issues if i.rule == "responders_le_n")
+    assert (over.line, over.row) == (5, 4)
+
+
+def test_missing_file_is_reported(tmp_path, schemas):
+    (tmp_path / "studies.csv").write_text("study_id\n")
+    with pytest.raises(InputValidationError) as info:
+        load_tables(tmp_path / "studies.csv", tmp_path / "nope.csv", schemas["studies"], schemas["outcomes"])
+    assert any(i.rule == "readable" and i.file.endswith("nope.csv") for i in info.value.issues)
+
+
+def test_duplicate_column(data_copy, schemas):
+    path = data_copy / "studies.csv"
+    text = path.read_text().splitlines()
+    text[0] = text[0].replace("notes", "citation")
+    path.write_text("\n".join(text) + "\n")
+    assert any(i.rule == "duplicate_column" and i.column == "citation" for i in issues_of(data_copy, schemas))
+
+
+def test_any_subset_of_arms_may_be_missing(data_copy, schemas):
+    """An RCT reporting a ketamine count at a timepoint without its placebo arm is a gap, not an error."""
+    header, rows = read_rows(data_copy / "outcomes.csv")
+    rows.append({**{k: "" for k in header}, "study_id": "Sigtermans2009", "arm": "ketamine", "timepoint": "followup",
+                 "measure": "responders", "n": "30", "responders": "12", "responder_definition": "test",
+                 "definition_class": "ge30pct", "source": "test", "verification": "primary"})
+    write_rows(data_copy / "outcomes.csv", header, rows)
+    run_tables(data_copy, schemas)
+
+
 def test_controlled_design_needs_placebo_arm(data_copy, schemas):
     edit(data_copy, "outcomes", {"study_id": "Sigtermans2009", "arm": "placebo"}, {}, drop=True)
     issue = next(i for i in issues_of(data_copy, schemas) if i.rule == "controlled_has_placebo")
@@ -159,9 +228,9 @@ def test_all_errors_reported_together(data_copy, schemas):
     edit(data_copy, "outcomes", KETAMINE_CORRELL, {"responders": "40", "responders_pct": ""})
     edit(data_copy, "outcomes", {"study_id": "Goebel2015"}, {"arm": "plaecbo"})
     edit(data_copy, "studies", {"study_id": "Correll2004"}, {"design": "cohort"})
-    rules = {i.rule for i in issues_of(data_copy, schemas)}
-    assert {"responders_le_n", "enum"} <= rules
-    assert sum(1 for r in rules if r in {"responders_le_n", "enum"}) == 2
+    found = {(i.file, i.rule, i.column) for i in issues_of(data_copy, schemas)}
+    assert {("data/outcomes.csv", "responders_le_n", "responders"), ("data/outcomes.csv", "enum", "arm"),
+            ("data/studies.csv", "enum", "design")} <= found
 
 
 def test_missing_outcomes_are_allowed(data_copy, schemas):
@@ -211,6 +280,28 @@ def test_config_rules(cfg, schemas, mutate, key, rule):
     hit = [i for i in issues if i.column == key and i.rule == rule]
     assert hit, [str(i) for i in issues]
     assert str(hit[0]).startswith("config/config.yaml")
+
+
+def test_unknown_prior_set_reported_with_other_errors(cfg, schemas):
+    cfg["prior_set"] = "nope"
+    cfg["interval"]["prob"] = 7
+    rules = {i.rule for i in config_issues(cfg, schemas)}
+    assert {"known_prior_set", "exclusiveMaximum"} <= rules
+
+
+def test_one_of_reports_the_branch_meant_for_the_value(cfg, schemas):
+    cfg["pooled_rate"]["responder_definitions"] = []
+    issue = config_issues(cfg, schemas)[0]
+    assert issue.rule == "minItems"
+    cfg["pooled_rate"]["responder_definitions"] = ["ge30pct", "ge40pct"]
+    issue = config_issues(cfg, schemas)[0]
+    assert issue.rule == "enum" and issue.column == "pooled_rate.responder_definitions.1"
+
+
+def test_config_issues_are_not_repeated(cfg, schemas):
+    cfg["prior_sets"]["default"]["pooled_rate"]["tau"] = {"family": "lognormal", "scale": 1}
+    issues = config_issues(cfg, schemas)
+    assert len(issues) == len(set(issues))
 
 
 def test_config_issue_points_at_the_yaml_line(cfg, schemas):

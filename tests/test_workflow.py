@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, read_rows, write_rows
+from crpsmeta.estimands import ESTIMAND_COLUMNS
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 
@@ -49,7 +50,7 @@ def test_outputs_for_both_timepoints(tiny):
         png = (results / "plots" / "pooled_rate" / f"forest_{tp}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     est = pd.read_csv(results / "summaries" / "estimands.csv")
-    assert list(est.columns[:4]) == ["model", "prior_set", "timepoint", "estimand"]
+    assert list(est.columns) == ESTIMAND_COLUMNS
     for tp in ("immediate", "followup"):
         got = set(est.loc[est["timepoint"] == tp, "estimand"])
         assert {"pooled_rate", "predicted_rate", "tau"} <= got

@@ -7,6 +7,7 @@ attributes saying how it was made (seed, sampler, versions).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import time
@@ -36,8 +37,8 @@ class SamplerSettings:
 
 def fit_seed(base_seed: int, *labels: str) -> int:
     """A fit's own seed: a stable function of the base seed and the fit's labels."""
-    words = [int(base_seed)] + [int.from_bytes(str(label).encode(), "little") % (2 ** 32) for label in labels]
-    return int(np.random.SeedSequence(words).generate_state(1)[0])
+    digest = hashlib.sha256("\x1f".join(str(label) for label in labels).encode()).digest()
+    return int(np.random.SeedSequence([int(base_seed), int.from_bytes(digest, "little")]).generate_state(1)[0])
 
 
 def child_seeds(seed: int, k: int) -> list[int]:

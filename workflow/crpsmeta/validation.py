@@ -55,6 +55,10 @@ PAIN_LEVEL_COLUMNS = (
 )
 # Pain widths and changes whose size cannot exceed the scale.
 PAIN_WIDTH_COLUMNS = ("pain_iqr", "baseline_pain_iqr", "pain_change_mean")
+# Weeks since the end of infusion that each timepoint admits (immediate = end
+# of the course; followup = 1-3 months, with room for "first follow-up" visits
+# and ">= 3 months").
+WEEKS_BY_TIMEPOINT = {"immediate": (0, 2), "followup": (2, 26)}
 # A count entered from a printed percentage must be the nearest whole number to
 # pct x n / 100 (the percentage itself may have been rounded from another n).
 COUNT_ROUNDING_TOLERANCE = 0.5 + 1e-9
@@ -148,12 +152,27 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
     return (str(v), error.message)
 
 
+_JSON_TYPES = {"array": list, "object": dict, "string": str, "boolean": bool, "integer": int, "number": (int, float)}
+
+
+def _branch_fits(branch: dict, instance) -> bool:
+    """Whether a oneOf/anyOf branch is meant for this kind of value (by its type or const)."""
+    if "const" in branch:
+        return type(branch["const"]) is type(instance)
+    kinds = branch.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+    return any(isinstance(instance, _JSON_TYPES[k]) for k in kinds if k in _JSON_TYPES)
+
+
 def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> list[jsonschema.ValidationError]:
-    """Flatten combinator errors (oneOf, allOf) into their most specific causes."""
+    """Flatten combinator errors (oneOf, anyOf) into the causes in the branch meant for the value."""
     out = []
     for error in errors:
         if error.validator in ("oneOf", "anyOf") and error.context:
-            best = jsonschema.exceptions.best_match(error.context)
+            branches = error.validator_value
+            fitting = [e for e in error.context
+                       if e.schema_path and _branch_fits(branches[e.schema_path[0]], error.instance)]
+            best = jsonschema.exceptions.best_match(fitting or error.context)
             out.append(best if best is not None else error)
         else:
             out.append(error)
@@ -236,14 +255,14 @@ def validate_config(config: dict, schema: dict, filename: str = "config/config.y
             continue
         issues.append(Issue(filename, key_lines.get(path), None, column,
                             value if not isinstance(value, (dict, list)) else None, rule, message))
-    if not issues:
-        prior_set = cfg.get("prior_set")
-        if prior_set not in cfg.get("prior_sets", {}):
+    prior_set, prior_sets = cfg.get("prior_set"), cfg.get("prior_sets")
+    if isinstance(prior_set, str) and isinstance(prior_sets, dict):
+        if prior_set not in prior_sets:
             issues.append(Issue(filename, key_lines.get(("prior_set",)), None, "prior_set", prior_set,
                                 "known_prior_set",
                                 f"no prior set of that name; defined: {', '.join(cfg.get('prior_sets', {}))}"))
     if issues:
-        raise InputValidationError(issues)
+        raise InputValidationError(list(dict.fromkeys(issues)))
     return cfg
 
 
@@ -252,6 +271,7 @@ def validate_config(config: dict, schema: dict, filename: str = "config/config.y
 # --------------------------------------------------------------------------
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
+_NUM_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _TRUE = {"true"}
 _FALSE = {"false"}
 
@@ -270,10 +290,9 @@ def _convert(text: str, kind: str) -> Any:
     if kind == "integer":
         return int(value) if _INT_RE.match(value) else value
     if kind == "number":
-        try:
-            number = float(value)
-        except ValueError:
+        if not _NUM_RE.match(value):
             return value
+        number = float(value)
         if not math.isfinite(number):
             return value
         return int(number) if _INT_RE.match(value) else number
@@ -364,7 +383,7 @@ def read_table(path: str | Path, schema: dict, display_name: str | None = None
                 continue
             column = str(error.absolute_path[0]) if error.absolute_path else None
             issues.append(Issue(name, line, row_no, column, error.instance if column else None, rule, message))
-        records.append(record)
+        records.append({**record, "_row": row_no})
         lines.append(line)
     return records, lines, issues
 
@@ -373,6 +392,7 @@ def _frame(records: list[dict], lines: list[int], schema: dict) -> pd.DataFrame:
     """Records as an object-dtype frame (values keep their Python types)."""
     columns = list(schema.get("properties", {}))
     frame = pd.DataFrame([[rec.get(c) for c in columns] for rec in records], columns=columns, dtype=object)
+    frame.insert(0, "_row", [rec["_row"] for rec in records])
     frame.insert(0, "_line", lines)
     return frame
 
@@ -385,11 +405,15 @@ def _typed(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
         enum = "enum" in schema["properties"][col]
         out[col] = out[col].astype(dtypes["string"] if enum else dtypes.get(kind, "string"))
     out["_line"] = out["_line"].astype(int)
-    return out
+    return out.drop(columns="_row")
 
 
 def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def cross_table_issues(studies: pd.DataFrame, outcomes: pd.DataFrame,
@@ -402,7 +426,7 @@ def cross_table_issues(studies: pd.DataFrame, outcomes: pd.DataFrame,
     issues: list[Issue] = []
 
     def row_of(frame, idx):
-        return int(frame.at[idx, "_line"]), int(idx) + 1
+        return int(frame.at[idx, "_line"]), int(frame.at[idx, "_row"])
 
     # studies: unique ids, references, overlaps, doses
     first_line: dict[str, int] = {}
@@ -413,8 +437,20 @@ def cross_table_issues(studies: pd.DataFrame, outcomes: pd.DataFrame,
                                 f"study_id already used on line {first_line[sid]}"))
         else:
             first_line[sid] = line
-    known = set(studies["study_id"])
-    included = {s for s, inc in zip(studies["study_id"], studies["include"]) if inc is True}
+    known = {s for s in studies["study_id"] if isinstance(s, str)}
+    included = {s for s, inc in zip(studies["study_id"], studies["include"]) if inc is True and isinstance(s, str)}
+    # studies linked by overlaps_with (directly or through others) report the same patients
+    parent = {s: s for s in known}
+
+    def root(s):
+        while parent[s] != s:
+            parent[s] = parent[parent[s]]
+            s = parent[s]
+        return s
+
+    for sid, other in zip(studies["study_id"], studies["overlaps_with"]):
+        if isinstance(sid, str) and isinstance(other, str) and other in known:
+            parent[root(sid)] = root(other)
     for idx in studies.index:
         line, row = row_of(studies, idx)
         other = studies.at[idx, "overlaps_with"]
@@ -426,11 +462,14 @@ def cross_table_issues(studies: pd.DataFrame, outcomes: pd.DataFrame,
             elif other == sid:
                 issues.append(Issue(studies_name, line, row, "overlaps_with", other, "overlap_self",
                                     "a study cannot overlap itself"))
-            elif sid in included and other in included:
-                issues.append(Issue(studies_name, line, row, "overlaps_with", other, "no_double_counting",
-                                    f"{sid} and {other} share patients and are both included; exclude one"))
+            elif sid in included:
+                twins = sorted(s for s in included if s != sid and root(s) == root(sid))
+                if twins:
+                    issues.append(Issue(studies_name, line, row, "overlaps_with", other, "no_double_counting",
+                                        f"{sid} shares patients with {', '.join(twins)} (through overlaps_with) "
+                                        "and both are included; exclude all but one"))
         lo, hi = studies.at[idx, "dose_min_mg_kg_h"], studies.at[idx, "dose_max_mg_kg_h"]
-        if _present(lo) and _present(hi) and lo > hi:
+        if _number(lo) and _number(hi) and lo > hi:
             issues.append(Issue(studies_name, line, row, "dose_min_mg_kg_h", lo, "dose_range_ordered",
                                 f"dose_min_mg_kg_h exceeds dose_max_mg_kg_h ({hi})"))
 
@@ -463,16 +502,22 @@ def cross_table_issues(studies: pd.DataFrame, outcomes: pd.DataFrame,
                                 f"{sid} has single-arm design {design.get(sid)!r} and cannot have a placebo arm"))
 
         n, r = rec.get("n"), rec.get("responders")
-        if _present(n) and _present(r) and isinstance(n, int) and isinstance(r, int) and r > n:
+        if _number(n) and _number(r) and r > n:
             issues.append(Issue(outcomes_name, line, row, "responders", r, "responders_le_n",
                                 f"responders exceed n ({r} > {n})"))
         pct = rec.get("responders_pct")
-        if (_present(pct) and _present(n) and _present(r) and isinstance(pct, (int, float))
-                and isinstance(n, int) and isinstance(r, int) and n > 0
+        if (_number(pct) and _number(n) and _number(r) and n > 0
                 and abs(pct * n / 100.0 - r) > COUNT_ROUNDING_TOLERANCE):
             issues.append(Issue(outcomes_name, line, row, "responders_pct", pct, "pct_matches_count",
                                 f"{pct} % of n = {n} is {pct * n / 100.0:.2f}; the nearest whole count is "
                                 f"{round(pct * n / 100.0)}, not responders = {r}"))
+
+        weeks, tp = rec.get("weeks"), rec.get("timepoint")
+        if _number(weeks) and tp in WEEKS_BY_TIMEPOINT:
+            lo, hi = WEEKS_BY_TIMEPOINT[tp]
+            if not lo <= weeks <= hi:
+                issues.append(Issue(outcomes_name, line, row, "weeks", weeks, "weeks_fit_timepoint",
+                                    f"a {tp!r} outcome needs weeks between {lo} and {hi}"))
 
         measure = rec["measure"]
         wrong = PAIN_COLUMNS if measure == "responders" else RESPONDER_COLUMNS if measure == "pain" else ()
@@ -483,18 +528,17 @@ def cross_table_issues(studies: pd.DataFrame, outcomes: pd.DataFrame,
         if measure == "pain":
             issues += _pain_issues(rec, outcomes_name, line, row)
 
-    # controlled designs need a placebo arm wherever a ketamine arm is reported
+    # a controlled design must report its placebo arm somewhere (any single
+    # timepoint or measure may still be missing)
     for sid in sorted(included):
         if design.get(sid) not in CONTROLLED_DESIGNS:
             continue
         rows = outcomes[outcomes["study_id"] == sid]
-        for (tp, measure), group in rows.groupby(["timepoint", "measure"], sort=True):
-            arms = set(group["arm"])
-            if "ketamine" in arms and "placebo" not in arms:
-                idx = group.index[0]
-                line, row = row_of(outcomes, idx)
-                issues.append(Issue(outcomes_name, line, row, "arm", "ketamine", "controlled_has_placebo",
-                                    f"{sid} is a {design[sid]} but its {tp} {measure} outcome has no placebo arm"))
+        if len(rows) and not (rows["arm"] == "placebo").any():
+            idx = rows.index[0]
+            line, row = row_of(outcomes, idx)
+            issues.append(Issue(outcomes_name, line, row, "arm", rows.at[idx, "arm"], "controlled_has_placebo",
+                                f"{sid} is a {design[sid]} but none of its outcome rows is a placebo arm"))
     return issues
 
 
@@ -536,7 +580,12 @@ def load_tables(studies_path: str | Path, outcomes_path: str | Path, studies_sch
     if not any(i.rule in structural for i in issues):
         studies = _frame(s_records, s_lines, studies_schema)
         outcomes = _frame(o_records, o_lines, outcomes_schema)
-        issues += cross_table_issues(studies, outcomes, s_name, o_name)
+        try:
+            issues += cross_table_issues(studies, outcomes, s_name, o_name)
+        except Exception as exc:  # a rule met a value it could not judge: report, do not crash
+            issues.append(Issue(o_name, None, None, None, None, "cross_table_checks",
+                                f"cross-table checks could not run on these values ({type(exc).__name__}: {exc}); "
+                                "fix the errors above first"))
     if issues:
         raise InputValidationError(issues)
     return _typed(studies, studies_schema), _typed(outcomes, outcomes_schema)

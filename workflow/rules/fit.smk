@@ -12,7 +12,7 @@ rule fit:
         prior_set=prior_set_name(),
         sampler=config["sampler"],
         seed=seed_for,
-    threads: 2
+    threads: config["sampler"]["chains"]
     conda:
         "../envs/crpsmeta.yaml"
     script:
