@@ -37,7 +37,7 @@ def test_excluded_studies_never_enter(shipped_tables):
     studies, outcomes = shipped_tables
     excluded = set(studies.loc[~studies["include"].astype(bool), "study_id"])
     for tp in ("immediate", "followup"):
-        used, _ = model_inputs(studies, outcomes, model="pooled_rate", timepoint=tp)
+        used, _ = model_inputs(studies, outcomes, model="pooled_rate", unit=tp)
         assert not excluded & set(used["study_id"])
         assert used["source"].notna().all()
 
@@ -96,7 +96,7 @@ def test_model_rejects_impossible_counts():
 
 def test_build_model_from_config_mapping(shipped_tables, shipped_config):
     studies, outcomes = shipped_tables
-    used, _ = model_inputs(studies, outcomes, model="pooled_rate", timepoint="immediate")
+    used, _ = model_inputs(studies, outcomes, model="pooled_rate", unit="immediate")
     model = build_model("pooled_rate", used, shipped_config["prior_sets"]["default"]["pooled_rate"])
     assert list(model.coords["study"]) == list(used["study_id"])
     np.testing.assert_array_equal(model["n"].get_value(), used["n"].to_numpy())

@@ -52,17 +52,43 @@ def test_outputs_for_both_timepoints(tiny):
     est = pd.read_csv(results / "summaries" / "estimands.csv")
     assert list(est.columns) == ESTIMAND_COLUMNS
     for tp in ("immediate", "followup"):
-        got = set(est.loc[est["timepoint"] == tp, "estimand"])
+        got = set(est.loc[(est["timepoint"] == tp) & (est["model"] == "pooled_rate"), "estimand"])
         assert {"pooled_rate", "predicted_rate", "tau"} <= got
+        adjusted = set(est.loc[(est["timepoint"] == tp) & (est["model"] == "placebo_adjusted"), "estimand"])
+        assert {"placebo_response_rate", "ketamine_response_rate", "risk_difference", "odds_ratio", "nnt",
+                "prob_risk_difference_gt_0", "prob_risk_difference_gt_threshold", "tau", "design_bias"} <= adjusted
+    assert "persistence" in set(est.loc[est["timepoint"] == "followup", "estimand"])
+    assert est.loc[est["estimand"] == "placebo_response_rate", "contraction"].notna().all()
+    joint = az.from_netcdf(results / "fits" / "placebo_adjusted" / "joint" / "idata.nc")
+    assert list(joint.posterior["timepoint"].values) == ["immediate", "followup"]
     rates = est[est["estimand"].isin(["pooled_rate", "predicted_rate"])]
     assert ((rates["lower"] <= rates["median"]) & (rates["median"] <= rates["upper"])).all()
     assert rates[["lower", "upper"]].stack().between(0, 1).all()
     diag = pd.read_csv(results / "diagnostics" / "diagnostics.csv")
     assert set(diag["diagnostic"]) == {"r_hat", "ess_bulk", "ess_tail", "divergences", "ebfmi"}
-    assert diag["passed"].all() and len(diag) == 10
+    assert diag["passed"].all() and len(diag) == 15  # 5 gates x 3 fits (placebo_map has no data: skipped)
     studies = pd.read_csv(results / "summaries" / "study_estimates.csv")
     used = pd.read_csv(results / "data" / "pooled_rate" / "followup" / "used.csv")
-    assert set(studies.loc[studies["timepoint"] == "followup", "study_id"]) == set(used["study_id"])
+    pooled = studies[(studies["model"] == "pooled_rate") & (studies["timepoint"] == "followup")]
+    assert set(pooled["study_id"]) == set(used["study_id"])
+
+
+def test_every_prior_set_and_model_comparison(tiny):
+    results = tiny / "results"
+    sens = pd.read_csv(results / "sensitivity" / "estimands.csv")
+    assert set(sens["prior_set"]) == {"default", "wider"}
+    for prior_set in ("default", "wider"):
+        rows = sens[(sens["prior_set"] == prior_set) & (sens["model"] == "placebo_adjusted")]
+        assert {"immediate", "followup"} == set(rows["timepoint"])
+    assert (results / "sensitivity" / "wider" / "fits" / "placebo_adjusted" / "joint" / "idata.nc").exists()
+    assert not (results / "sensitivity" / "default").exists()  # the primary set is not fitted twice
+    primary = pd.read_csv(results / "summaries" / "estimands.csv")
+    merged = sens[sens["prior_set"] == "default"].merge(primary, on=["model", "timepoint", "estimand"])
+    same = (merged["median_x"] == merged["median_y"]) | (merged["median_x"].isna() & merged["median_y"].isna())
+    assert same.all() and len(merged) == len(primary)
+    loo = pd.read_csv(results / "comparison" / "loo.csv")
+    assert set(loo["model"]) == {"pooled_rate", "placebo_adjusted"}
+    assert set(loo["timepoint"]) == {"immediate", "followup"}
 
 
 def test_warm_rerun_does_nothing(tiny):

@@ -1,4 +1,8 @@
-"""The steps the workflow runs, as plain functions (one per rule script)."""
+"""The steps the workflow runs, as plain functions (one per rule script).
+
+Fit units: ``pooled_rate`` and ``placebo_map`` are fitted once per timepoint;
+``placebo_adjusted`` once for both timepoints together (fit unit ``joint``).
+"""
 
 from __future__ import annotations
 
@@ -7,47 +11,100 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import responder_arms
+from .data import placebo_inputs, responder_arms
 from .priors import prior_from_dict
 
-__all__ = ["model_inputs", "build_model", "fit", "file_sha256", "USED_COLUMNS"]
+__all__ = ["MODELS", "JOINT", "fit_units", "model_inputs", "build_model", "priors_block", "fit", "file_sha256"]
 
-USED_COLUMNS = ["study_id", "n", "responders", "definition_class", "responder_definition", "design",
-                "verification"]
+MODELS = ("pooled_rate", "placebo_adjusted", "placebo_map")
+JOINT = "joint"
+# which arm each single-arm-style model pools
+_ARM = {"pooled_rate": "ketamine", "placebo_map": "placebo"}
 
 
 def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def model_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, model: str, timepoint: str,
-                 definitions: str | list[str] = "all") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows a model uses at one timepoint, and the reported-but-unusable rows (gaps)."""
-    if model == "pooled_rate":
-        used, gaps = responder_arms(studies, outcomes, arm="ketamine", timepoint=timepoint, definitions=definitions)
-        sources = outcomes[(outcomes["arm"] == "ketamine") & (outcomes["timepoint"] == timepoint)
+def fit_units(model: str, timepoints: list[str]) -> list[str]:
+    """The fits a model needs: one per timepoint, or one joint fit."""
+    return [JOINT] if model == "placebo_adjusted" else list(timepoints)
+
+
+def model_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, model: str, unit: str,
+                 options: dict | None = None, timepoints: tuple[str, ...] = ("immediate", "followup")
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows a fit uses and the reported rows it cannot use (gaps), with sources.
+
+    ``options`` is the model's config section (``responder_definitions`` and,
+    for placebo_adjusted, ``continuous_contrast``).
+    """
+    options = options or {}
+    definitions = options.get("responder_definitions", "all")
+    source_cols = ["study_id", "arm", "timepoint", "measure", "source", "derivation"]
+    if model in _ARM:
+        used, gaps = responder_arms(studies, outcomes, arm=_ARM[model], timepoint=unit, definitions=definitions)
+        sources = outcomes[(outcomes["arm"] == _ARM[model]) & (outcomes["timepoint"] == unit)
                            & (outcomes["measure"] == "responders")][["study_id", "source", "derivation"]]
-        used = used.merge(sources, on="study_id", how="left")
+        return used.merge(sources, on="study_id", how="left"), gaps
+    if model == "placebo_adjusted":
+        arms, contrasts, gaps = placebo_inputs(studies, outcomes, definitions=definitions,
+                                               continuous_contrast=options.get("continuous_contrast", "chinn"))
+        arms = arms[arms["timepoint"].isin(timepoints)]
+        contrasts = contrasts[contrasts["timepoint"].isin(timepoints)]
+        sources = outcomes[source_cols]
+        arms = arms.merge(sources[sources["measure"] == "responders"].drop(columns="measure"),
+                          on=["study_id", "arm", "timepoint"], how="left").assign(kind="responders")
+        pain_src = (sources[(sources["measure"] == "pain") & (sources["arm"] == "ketamine")]
+                    .drop(columns=["measure", "arm", "derivation"]))
+        contrasts = contrasts.merge(pain_src, on=["study_id", "timepoint"], how="left").assign(
+            kind="contrast", arm="ketamine_vs_placebo")
+        used = pd.concat([arms, contrasts], ignore_index=True)
         return used, gaps
-    raise ValueError(f"unknown model {model!r}")
+    raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
 
 
-def build_model(model: str, used: pd.DataFrame, priors: dict):
-    """The PyMC model of ``model`` for the rows in ``used`` under the prior mapping ``priors``."""
+def _split(used: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    kind = used["kind"] if "kind" in used else pd.Series("responders", index=used.index)
+    arms = used[kind == "responders"].reset_index(drop=True)
+    contrasts = used[kind == "contrast"].reset_index(drop=True)
+    if len(arms):
+        arms = arms.astype({"n": int, "responders": int, "nonrandomised": int})
+    return arms, contrasts
+
+
+def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | None = None):
+    """The PyMC model of ``model`` for the rows in ``used``.
+
+    ``priors`` is the model's block of a prior set (config ``prior_sets.<set>.<model>``;
+    placebo_map uses the pooled_rate block); ``options`` the model's config section.
+    """
     from .models import pooled_rate_model
+    from .placebo_adjusted import PRIOR_NAMES, placebo_adjusted_model
 
-    if model == "pooled_rate":
+    options = options or {}
+    if model in _ARM:
         return pooled_rate_model(used["responders"].to_numpy(), used["n"].to_numpy(), list(used["study_id"]),
                                  mu_prior=prior_from_dict(priors["mu"]), tau_prior=prior_from_dict(priors["tau"]))
-    raise ValueError(f"unknown model {model!r}")
+    if model == "placebo_adjusted":
+        arms, contrasts = _split(used)
+        return placebo_adjusted_model(arms, contrasts, priors={k: prior_from_dict(priors[k]) for k in PRIOR_NAMES},
+                                      definition_offset_sd=float(priors["definition_offset_sd"]),
+                                      reference_definition=options.get("reference_definition", "ge30pct"))
+    raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+
+
+def priors_block(prior_set: dict, model: str) -> dict:
+    """The block of a prior set a model uses (placebo_map borrows pooled_rate's)."""
+    return prior_set["pooled_rate" if model == "placebo_map" else model]
 
 
 def fit(model: str, used: pd.DataFrame, priors: dict, sampler: dict, *, seed: int, cores: int = 1,
-        attrs: dict | None = None):
+        options: dict | None = None, attrs: dict | None = None):
     """Build, sample and annotate one fit; returns its InferenceData record."""
     from .sampling import SamplerSettings, sample_model
 
-    pm_model = build_model(model, used, priors)
+    pm_model = build_model(model, used, priors, options)
     settings = SamplerSettings.from_dict(sampler, cores=cores)
-    meta = {"model": model, "priors": priors, **(attrs or {})}
+    meta = {"model": model, "priors": priors, "options": options or {}, **(attrs or {})}
     return sample_model(pm_model, settings, seed, attrs=meta)

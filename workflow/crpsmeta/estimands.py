@@ -8,13 +8,13 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ["ESTIMAND_COLUMNS", "ESTIMANDS", "summarize_draws", "estimands_table", "study_table",
-           "clopper_pearson"]
+           "study_effects_table", "clopper_pearson", "contraction", "nnt_row", "probability_row", "moment_ess"]
 
 # The public column order of results/summaries/estimands.csv.
 ESTIMAND_COLUMNS = ["model", "prior_set", "timepoint", "estimand", "mean", "sd", "median", "lower", "upper",
-                    "interval_prob", "interval_type", "r_hat", "ess_bulk", "ess_tail"]
+                    "interval_prob", "interval_type", "r_hat", "ess_bulk", "ess_tail", "contraction", "note"]
 
-# Estimand name (public interface) -> posterior variable, per model.
+# Estimand name (public interface) -> posterior variable, for the models fitted per timepoint.
 ESTIMANDS = {
     "pooled_rate": {
         "pooled_rate": "pooled_rate",  # inverse-logit of mu: the rate in an average study
@@ -23,7 +23,22 @@ ESTIMANDS = {
         "tau": "tau",  # between-study SD on the logit scale
         "i2": "i2",  # share of variation between studies (descriptive)
     },
+    "placebo_map": {
+        "predicted_placebo_rate": "predicted_rate",  # MAP prior: a new study's placebo rate
+        "pooled_placebo_rate": "pooled_rate",
+        "tau": "tau",
+    },
 }
+# placebo_adjusted: per-timepoint variables (dim "timepoint") and scalars.
+PLACEBO_ADJUSTED_BY_TIMEPOINT = {
+    "placebo_response_rate": "placebo_response_rate",
+    "ketamine_response_rate": "ketamine_response_rate",
+    "risk_difference": "risk_difference",
+    "odds_ratio": "odds_ratio",
+    "log_odds_ratio": "effect",
+    "placebo_logit": "placebo_mu",
+}
+PLACEBO_ADJUSTED_SCALARS = {"tau": "tau", "tau_placebo": "tau_placebo", "design_bias": "design_bias"}
 
 
 def _interval(x: np.ndarray, prob: float, interval_type: str) -> tuple[float, float]:
@@ -36,32 +51,146 @@ def _interval(x: np.ndarray, prob: float, interval_type: str) -> tuple[float, fl
     raise ValueError(f"unknown interval type {interval_type!r}")
 
 
+def _convergence(x: np.ndarray) -> dict:
+    varies = np.ptp(x) > 0
+    return {"r_hat": float(az.rhat(x)) if varies else float("nan"),
+            "ess_bulk": float(az.ess(x, method="bulk")) if varies else float("nan"),
+            "ess_tail": float(az.ess(x, method="tail")) if varies else float("nan")}
+
+
 def summarize_draws(da, prob: float = 0.95, interval_type: str = "equal_tailed") -> dict:
     """Mean, SD, median, interval and convergence of one scalar posterior quantity (chain, draw)."""
-    x = np.asarray(da.values, dtype=float)
+    x = np.asarray(getattr(da, "values", da), dtype=float)
     flat = x.reshape(-1)
     lower, upper = _interval(flat, prob, interval_type)
-    varies = np.ptp(flat) > 0
-    return {
-        "mean": float(flat.mean()), "sd": float(flat.std(ddof=1)), "median": float(np.median(flat)),
-        "lower": lower, "upper": upper, "interval_prob": prob, "interval_type": interval_type,
-        "r_hat": float(az.rhat(x)) if varies else float("nan"),
-        "ess_bulk": float(az.ess(x, method="bulk")) if varies else float("nan"),
-        "ess_tail": float(az.ess(x, method="tail")) if varies else float("nan"),
-    }
+    return {"mean": float(flat.mean()), "sd": float(flat.std(ddof=1)), "median": float(np.median(flat)),
+            "lower": lower, "upper": upper, "interval_prob": prob, "interval_type": interval_type,
+            **_convergence(x)}
+
+
+def contraction(posterior, prior) -> float:
+    """Prior-to-posterior contraction 1 - Var(posterior) / Var(prior) (Schad, Betancourt, Vasishth 2021).
+
+    Near 0: the data barely inform the quantity; near 1: the data dominate the prior.
+    """
+    post, pri = np.asarray(posterior, dtype=float).ravel(), np.asarray(prior, dtype=float).ravel()
+    pri = pri[np.isfinite(pri)]
+    if pri.size < 2 or not np.var(pri) > 0:
+        return float("nan")
+    return float(1.0 - np.var(post) / np.var(pri))
+
+
+def _row(idata, var, sel, prob, interval_type, **labels) -> dict:
+    post = idata.posterior[var].sel(sel) if sel else idata.posterior[var]
+    row = {**labels, **summarize_draws(post, prob, interval_type), "note": ""}
+    if "prior" in idata.groups() and var in idata.prior:
+        pri = idata.prior[var].sel(sel) if sel else idata.prior[var]
+        row["contraction"] = contraction(post.values, pri.values)
+    else:
+        row["contraction"] = float("nan")
+    return row
+
+
+def probability_row(indicator, **labels) -> dict:
+    """A posterior probability: ``mean`` is the probability, ``sd`` its Monte Carlo standard error."""
+    x = np.asarray(indicator, dtype=float)
+    conv = _convergence(x)
+    p = float(x.mean())
+    ess = conv["ess_bulk"] if np.isfinite(conv["ess_bulk"]) else x.size
+    return {**labels, "mean": p, "sd": float(np.sqrt(p * (1 - p) / ess)), "median": float("nan"),
+            "lower": float("nan"), "upper": float("nan"), "interval_prob": float("nan"), "interval_type": "",
+            **conv, "contraction": float("nan"), "note": "posterior probability (sd = Monte Carlo standard error)"}
+
+
+def nnt_row(risk_difference, prob: float, interval_type: str, **labels) -> dict:
+    """Number needed to treat from the risk-difference draws (Altman 1998, BMJ 317:1309).
+
+    NNT = 1 / RD at the median and interval ends. When the RD interval
+    includes 0 the NNT interval is not a range of numbers: it runs from the
+    NNT to benefit (NNTB, lower) through infinity to the NNT to harm (NNTH,
+    reported as a negative upper), and the ``note`` says so.
+    """
+    rd = np.asarray(risk_difference, dtype=float)
+    lo, hi = _interval(rd.ravel(), prob, interval_type)
+    med = float(np.median(rd))
+    inv = lambda v: float("inf") if v == 0 else 1.0 / v  # noqa: E731
+    if lo > 0:
+        lower, upper, note = inv(hi), inv(lo), "NNT to benefit: 1 / risk difference"
+    elif hi < 0:
+        lower, upper, note = inv(lo), inv(hi), "negative: number needed to harm (1 / risk difference)"
+    else:
+        lower, upper = inv(hi), inv(lo)
+        note = (f"risk-difference interval includes 0: NNT runs from NNTB {lower:.1f} through infinity to "
+                f"NNTH {abs(upper):.1f} (Altman 1998); upper is negative = harm")
+    return {**labels, "mean": float("nan"), "sd": float("nan"), "median": inv(med), "lower": lower, "upper": upper,
+            "interval_prob": prob, "interval_type": interval_type, **_convergence(rd), "contraction": float("nan"),
+            "note": note}
+
+
+def moment_ess(draws) -> float:
+    """Prior effective sample size of a rate by moment matching to a Beta (RBesT's ``ess(method = "moment")``)."""
+    x = np.asarray(draws, dtype=float).ravel()
+    m, v = x.mean(), x.var()
+    return float(m * (1 - m) / v - 1)
 
 
 def estimands_table(idata, *, model: str, prior_set: str, timepoint: str, prob: float = 0.95,
-                    interval_type: str = "equal_tailed") -> pd.DataFrame:
-    """One row per estimand of ``model`` (see :data:`ESTIMANDS`)."""
+                    interval_type: str = "equal_tailed", threshold: float = 0.10,
+                    timepoints: tuple[str, ...] = ("immediate", "followup")) -> pd.DataFrame:
+    """One row per estimand (and timepoint) of a fit.
+
+    ``timepoint`` is the fit unit: a timepoint, or ``joint`` for placebo_adjusted,
+    whose rows are then written per timepoint in ``timepoints``.
+    """
     rows = []
-    for estimand, var in ESTIMANDS[model].items():
-        da = idata.posterior[var]
-        if not np.isfinite(da.values).all():
-            continue  # e.g. I-squared is undefined with a single study
-        rows.append({"model": model, "prior_set": prior_set, "timepoint": timepoint, "estimand": estimand,
-                     **summarize_draws(da, prob, interval_type)})
+    if model in ESTIMANDS:
+        labels = dict(model=model, prior_set=prior_set, timepoint=timepoint)
+        for estimand, var in ESTIMANDS[model].items():
+            if not np.isfinite(idata.posterior[var].values).all():
+                continue  # e.g. I-squared is undefined with a single study
+            rows.append(_row(idata, var, None, prob, interval_type, estimand=estimand, **labels))
+        if model == "placebo_map":
+            ess = moment_ess(idata.posterior["predicted_rate"].values)
+            rows.append({**labels, "estimand": "predicted_placebo_rate_ess", "mean": ess, "sd": float("nan"),
+                         "median": float("nan"), "lower": float("nan"), "upper": float("nan"),
+                         "interval_prob": float("nan"), "interval_type": "", "r_hat": float("nan"),
+                         "ess_bulk": float("nan"), "ess_tail": float("nan"), "contraction": float("nan"),
+                         "note": "prior effective sample size of the MAP prior (moment method, as RBesT)"})
+    elif model == "placebo_adjusted":
+        for tp in timepoints:
+            labels = dict(model=model, prior_set=prior_set, timepoint=tp)
+            sel = {"timepoint": tp}
+            for estimand, var in PLACEBO_ADJUSTED_BY_TIMEPOINT.items():
+                rows.append(_row(idata, var, sel, prob, interval_type, estimand=estimand, **labels))
+            rd = idata.posterior["risk_difference"].sel(sel).values
+            rows.append(nnt_row(rd, prob, interval_type, estimand="nnt", **labels))
+            rows.append(probability_row(rd > 0, estimand="prob_risk_difference_gt_0", **labels))
+            rows.append(probability_row(rd > threshold, estimand="prob_risk_difference_gt_threshold", **labels))
+            rows[-1]["note"] = f"P(risk difference > {threshold:g}); " + rows[-1]["note"]
+            if tp == "followup":
+                rows.append(_row(idata, "persistence", None, prob, interval_type, estimand="persistence", **labels))
+                rows[-1]["note"] = "follow-up log odds ratio as a fraction of the immediate one"
+            for estimand, var in PLACEBO_ADJUSTED_SCALARS.items():
+                rows.append(_row(idata, var, None, prob, interval_type, estimand=estimand, **labels))
+    else:
+        raise ValueError(f"unknown model {model!r}")
     return pd.DataFrame(rows, columns=ESTIMAND_COLUMNS)
+
+
+def study_effects_table(idata, *, model: str, prior_set: str, prob: float = 0.95,
+                        interval_type: str = "equal_tailed") -> pd.DataFrame:
+    """placebo_adjusted: each study's shrunken ketamine effect (log OR) and placebo baseline per timepoint."""
+    rows = []
+    for var, quantity in (("study_effect", "log_odds_ratio"), ("study_placebo", "placebo_logit")):
+        da = idata.posterior[var]
+        for sid in da["study"].values:
+            for tp in da["timepoint"].values:
+                s = summarize_draws(da.sel(study=sid, timepoint=tp), prob, interval_type)
+                rows.append({"model": model, "prior_set": prior_set, "timepoint": str(tp), "study_id": str(sid),
+                             "quantity": quantity, "shrunken_mean": s["mean"], "shrunken_median": s["median"],
+                             "shrunken_lower": s["lower"], "shrunken_upper": s["upper"],
+                             "interval_prob": prob, "interval_type": interval_type})
+    return pd.DataFrame(rows)
 
 
 def clopper_pearson(x, n, prob: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ __all__ = ["forest_plot"]
 
 
 def forest_plot(studies: pd.DataFrame, estimands: pd.DataFrame, *, title: str, prob: float,
+                xlabel: str = "Responder rate (ketamine arm)",
                 interval_type: str, prior_text: str = "") -> plt.Figure:
     """Observed study rates, shrunken estimates, pooled and predictive intervals.
 
@@ -61,7 +62,7 @@ def forest_plot(studies: pd.DataFrame, estimands: pd.DataFrame, *, title: str, p
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.3, k + 3)
     ax.axvline(pooled["median"], color="tab:red", lw=0.6, ls=":")
-    ax.set_xlabel("Responder rate (ketamine arm)")
+    ax.set_xlabel(xlabel)
     ax.errorbar([], [], xerr=[], fmt="s", color="black", label=f"observed rate (exact {pct} CI)")
     ax.errorbar([], [], xerr=[], fmt="o", color="tab:blue", label=f"shrunken study estimate ({pct} {kind} CrI)")
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7, ncol=2, frameon=False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import pymc as pm
 
-__all__ = ["Prior", "Normal", "HalfNormal", "HalfCauchy", "LogNormal", "prior_from_dict"]
+__all__ = ["Prior", "Normal", "HalfNormal", "HalfCauchy", "LogNormal", "Beta", "RobustNormal", "prior_from_dict"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,37 @@ class LogNormal(Prior):
         return pm.LogNormal(name, mu=data["meanlog"], sigma=data["sdlog"], **kwargs)
 
 
-_FAMILIES = {cls.family: cls for cls in (Normal, HalfNormal, HalfCauchy, LogNormal)}
+@dataclass(frozen=True)
+class Beta(Prior):
+    alpha: float
+    beta: float
+    family = "beta"
+
+    def _rv(self, name, data, **kwargs):
+        return pm.Beta(name, alpha=data["alpha"], beta=data["beta"], **kwargs)
+
+
+@dataclass(frozen=True)
+class RobustNormal(Prior):
+    """Robust mixture prior (Schmidli et al. 2014; RBesT's robustify):
+    ``weight`` x Normal(mean, sd) + (1 - weight) x Normal(vague_mean, vague_sd)."""
+
+    mean: float
+    sd: float
+    weight: float
+    vague_mean: float
+    vague_sd: float
+    family = "robust_normal"
+
+    def _rv(self, name, data, **kwargs):
+        import pytensor.tensor as pt
+
+        w = pt.stack([data["weight"], 1.0 - data["weight"]])
+        return pm.NormalMixture(name, w=w, mu=pt.stack([data["mean"], data["vague_mean"]]),
+                                sigma=pt.stack([data["sd"], data["vague_sd"]]), **kwargs)
+
+
+_FAMILIES = {cls.family: cls for cls in (Normal, HalfNormal, HalfCauchy, LogNormal, Beta, RobustNormal)}
 
 
 def prior_from_dict(spec: dict) -> Prior:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-__all__ = ["simulate_pooled_rate"]
+__all__ = ["simulate_pooled_rate", "simulate_placebo_adjusted"]
 
 
 def simulate_pooled_rate(k: int, mu: float, tau: float, rng: np.random.Generator,
@@ -20,3 +20,53 @@ def simulate_pooled_rate(k: int, mu: float, tau: float, rng: np.random.Generator
     y = rng.binomial(n, expit(theta))
     return pd.DataFrame({"study_id": [f"Sim{i + 1:04d}" for i in range(k)], "n": n, "responders": y,
                          "theta": theta})
+
+
+def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: int, n_single: int,
+                              n_contrast: int = 0, missing: float = 0.2, n_low: int = 20, n_high: int = 80,
+                              contrast_se: float = 0.45) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mixed designs from the placebo-adjusted model with known parameters.
+
+    ``truth`` holds ``placebo_mu`` (two logits: immediate, follow-up),
+    ``effect_mu``, ``persistence``, ``tau``, ``tau_placebo``, ``rho`` and
+    ``design_bias``. RCTs report responder counts in both arms; single-arm
+    series report the ketamine arm only (plus the design bias); the first
+    ``n_contrast`` RCTs report a continuous contrast (a log OR with standard
+    error ``contrast_se``) instead of counts. Each study x timepoint is
+    missing with probability ``missing`` (at least one timepoint is kept).
+    All studies use the reference responder definition.
+    """
+    alpha = np.asarray(truth["placebo_mu"], dtype=float)
+    d = np.array([truth["effect_mu"], truth["persistence"] * truth["effect_mu"]])
+    rho = truth["rho"]
+    cov = np.array([[1.0, rho], [rho, 1.0]])
+    arms, contrasts = [], []
+    timepoints = ("immediate", "followup")
+    for i in range(n_rct + n_single):
+        sid = f"Sim{i + 1:04d}"
+        rct = i < n_rct
+        u = rng.multivariate_normal(np.zeros(2), cov)
+        v = rng.multivariate_normal(np.zeros(2), cov)
+        keep = rng.random(2) >= missing
+        if not keep.any():
+            keep[rng.integers(2)] = True
+        for t, tp in enumerate(timepoints):
+            if not keep[t]:
+                continue
+            a = alpha[t] + truth["tau_placebo"] * v[t]
+            delta = d[t] + truth["tau"] * u[t]
+            if rct and i < n_contrast:
+                contrasts.append({"study_id": sid, "timepoint": tp, "log_or": delta + contrast_se * rng.standard_normal(),
+                                  "se": contrast_se, "nonrandomised": 0})
+                continue
+            bias = 0.0 if rct else truth["design_bias"]
+            for arm, eta in (("ketamine", a + delta + bias), ("placebo", a + bias)):
+                if arm == "placebo" and not rct:
+                    continue
+                n = int(rng.integers(n_low, n_high + 1))
+                arms.append({"study_id": sid, "arm": arm, "timepoint": tp, "n": n,
+                             "responders": int(rng.binomial(n, expit(eta))), "definition_class": "ge30pct",
+                             "nonrandomised": int(not rct)})
+    arm_cols = ["study_id", "arm", "timepoint", "n", "responders", "definition_class", "nonrandomised"]
+    return (pd.DataFrame(arms, columns=arm_cols),
+            pd.DataFrame(contrasts, columns=["study_id", "timepoint", "log_or", "se", "nonrandomised"]))

@@ -261,6 +261,14 @@ def validate_config(config: dict, schema: dict, filename: str = "config/config.y
             issues.append(Issue(filename, key_lines.get(("prior_set",)), None, "prior_set", prior_set,
                                 "known_prior_set",
                                 f"no prior set of that name; defined: {', '.join(cfg.get('prior_sets', {}))}"))
+        sens = cfg.get("sensitivity_prior_sets")
+        if isinstance(sens, list):
+            for i, name in enumerate(sens):
+                if isinstance(name, str) and name not in prior_sets:
+                    issues.append(Issue(filename, key_lines.get(("sensitivity_prior_sets", str(i)),
+                                                                key_lines.get(("sensitivity_prior_sets",))),
+                                        None, f"sensitivity_prior_sets.{i}", name, "known_prior_set",
+                                        f"no prior set of that name; defined: {', '.join(prior_sets)}"))
     if issues:
         raise InputValidationError(list(dict.fromkeys(issues)))
     return cfg

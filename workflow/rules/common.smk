@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from crpsmeta.api import model_inputs
+from crpsmeta.api import fit_units, model_inputs
 from crpsmeta.sampling import fit_seed
 from crpsmeta.validation import InputValidationError, load_tables, validate_config
 
@@ -17,13 +17,15 @@ SCHEMAS = {
     "studies": str(SCHEMA_DIR / "studies.schema.yaml"),
     "outcomes": str(SCHEMA_DIR / "outcomes.schema.yaml"),
 }
-# model x timepoint pairs with data, filled by validate_inputs()
+# (model, fit unit) pairs with data, filled by validate_inputs(); a fit unit is
+# a timepoint, or "joint" for placebo_adjusted (both timepoints in one fit)
 FITS = []
 
 
 wildcard_constraints:
     model="[a-z_]+",
-    timepoint="immediate|followup",
+    timepoint="immediate|followup|joint",
+    prior_set="[A-Za-z0-9_]+",
 
 
 def _schema(name):
@@ -56,54 +58,93 @@ def validate_inputs():
         raise WorkflowError("input validation failed; see the list above. Nothing was run.")
     FITS.clear()
     for model in config["models"]:
-        for timepoint in config["timepoints"]:
-            used, _ = model_inputs(studies, outcomes, model=model, timepoint=timepoint,
-                                   definitions=config[model]["responder_definitions"])
+        for unit in fit_units(model, config["timepoints"]):
+            used, _ = model_inputs(studies, outcomes, model=model, unit=unit, options=model_options(model),
+                                   timepoints=tuple(config["timepoints"]))
             if len(used):
-                FITS.append((model, timepoint))
+                FITS.append((model, unit))
             else:
-                print(f"NOTE: no study reports data for {model} at {timepoint}; that fit is skipped.",
+                print(f"NOTE: no study reports data for {model} at {unit}; that fit is skipped.",
                       file=sys.stderr)
     if not FITS:
         raise WorkflowError("no model has data at any timepoint: nothing to fit.")
 
 
-def fit_paths(pattern):
-    """Expand a path pattern over the fits that have data."""
-    return [pattern.format(model=m, timepoint=t) for m, t in FITS]
+def model_options(model):
+    """A model's data choices (placebo_map follows placebo_adjusted's)."""
+    return dict(config["placebo_adjusted" if model == "placebo_map" else model])
 
 
-def prior_set_name():
-    return config["prior_set"]
+def fit_paths(pattern, models=None, **fixed):
+    """Expand a path pattern over the fits that have data (optionally only some models)."""
+    return [pattern.format(model=m, timepoint=t, **fixed) for m, t in FITS if models is None or m in models]
+
+
+def sensitivity_sets():
+    names = config["sensitivity_prior_sets"]
+    return list(config["prior_sets"]) if names == "all" else list(names)
+
+
+def per_set_paths(step, filename):
+    """One path per prior set x fit: the primary set's from results/<step>/, others from results/sensitivity/."""
+    paths = []
+    for prior_set in sensitivity_sets():
+        if prior_set == config["prior_set"]:
+            paths += fit_paths(f"results/{step}/{{model}}/{{timepoint}}/{filename}")
+        else:
+            paths += fit_paths(f"results/sensitivity/{prior_set}/{step}/{{model}}/{{timepoint}}/{filename}")
+    return paths
+
+
+def prior_set_of(wildcards):
+    """The prior set of a job: from the path in the sensitivity grid, else the primary one."""
+    return getattr(wildcards, "prior_set", config["prior_set"])
 
 
 def priors_for(wildcards):
-    """The primary prior set's priors for this fit's model."""
-    return config["prior_sets"][config["prior_set"]][wildcards.model]
+    from crpsmeta.api import priors_block
+
+    return priors_block(config["prior_sets"][prior_set_of(wildcards)], wildcards.model)
+
+
+def options_for(wildcards):
+    return model_options(wildcards.model)
 
 
 def seed_for(wildcards):
     """Each fit's own seed, a stable function of the base seed and the fit's name."""
-    return fit_seed(config["seed"], wildcards.model, config["prior_set"], wildcards.timepoint)
+    return fit_seed(config["seed"], wildcards.model, prior_set_of(wildcards), wildcards.timepoint)
 
 
 def prior_text_for(wildcards):
     """One line naming the prior set and its priors, for figure footers."""
     from crpsmeta.priors import prior_from_dict
 
-    priors = priors_for(wildcards)
-    parts = ", ".join(f"{name} ~ {prior_from_dict(spec)}" for name, spec in priors.items())
-    return f"Prior set '{config['prior_set']}': {parts}."
+    parts = ", ".join(f"{name} ~ {prior_from_dict(spec)}" for name, spec in priors_for(wildcards).items())
+    return f"Prior set '{prior_set_of(wildcards)}': {parts}."
 
 
-def definitions_for(wildcards):
-    return config[wildcards.model]["responder_definitions"]
+def summary_options():
+    return {**config["interval"], "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
+            "timepoints": list(config["timepoints"])}
+
+
+def comparison_inputs(wildcards):
+    """Primary fits compared by PSIS-LOO: pooled_rate per timepoint and placebo_adjusted."""
+    return {"pooled": fit_paths("results/fits/{model}/{timepoint}/idata.nc", models=["pooled_rate"]),
+            "adjusted": fit_paths("results/fits/{model}/{timepoint}/idata.nc", models=["placebo_adjusted"])}
 
 
 def all_outputs():
-    return [
+    models = {m for m, _ in FITS}
+    outputs = [
         "results/summaries/estimands.csv",
         "results/summaries/study_estimates.csv",
         "results/diagnostics/diagnostics.csv",
-        *fit_paths("results/plots/{model}/forest_{timepoint}.png"),
+        "results/sensitivity/estimands.csv",
+        "results/sensitivity/diagnostics.csv",
+        *fit_paths("results/plots/{model}/forest_{timepoint}.png", models=["pooled_rate", "placebo_map"]),
     ]
+    if {"pooled_rate", "placebo_adjusted"} <= models:
+        outputs.append("results/comparison/loo.csv")
+    return outputs

@@ -10,7 +10,8 @@ rule model_inputs:
     log:
         "results/logs/model_inputs/{model}/{timepoint}.log",
     params:
-        definitions=definitions_for,
+        options=options_for,
+        timepoints=config["timepoints"],
     conda:
         "../envs/crpsmeta.yaml"
     script:

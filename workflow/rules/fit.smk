@@ -9,7 +9,8 @@ rule fit:
         "results/logs/fit/{model}/{timepoint}.log",
     params:
         priors=priors_for,
-        prior_set=prior_set_name(),
+        prior_set=prior_set_of,
+        options=options_for,
         sampler=config["sampler"],
         seed=seed_for,
     threads: config["sampler"]["chains"]
@@ -17,6 +18,13 @@ rule fit:
         "../envs/crpsmeta.yaml"
     script:
         "../scripts/fit.py"
+
+
+use rule fit as fit_sensitivity with:
+    output:
+        idata="results/sensitivity/{prior_set}/fits/{model}/{timepoint}/idata.nc",
+    log:
+        "results/logs/fit/sensitivity/{prior_set}/{model}/{timepoint}.log",
 
 
 rule diagnose:
@@ -28,8 +36,17 @@ rule diagnose:
         "results/logs/diagnose/{model}/{timepoint}.log",
     params:
         thresholds=config["diagnostics"],
-        prior_set=prior_set_name(),
+        prior_set=prior_set_of,
     conda:
         "../envs/crpsmeta.yaml"
     script:
         "../scripts/diagnose.py"
+
+
+use rule diagnose as diagnose_sensitivity with:
+    input:
+        idata="results/sensitivity/{prior_set}/fits/{model}/{timepoint}/idata.nc",
+    output:
+        table="results/sensitivity/{prior_set}/diagnostics/{model}/{timepoint}/diagnostics.csv",
+    log:
+        "results/logs/diagnose/sensitivity/{prior_set}/{model}/{timepoint}.log",

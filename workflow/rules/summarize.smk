@@ -9,12 +9,24 @@ rule summarize_fit:
     log:
         "results/logs/summarize_fit/{model}/{timepoint}.log",
     params:
-        prior_set=prior_set_name(),
-        interval=config["interval"],
+        prior_set=prior_set_of,
+        options=summary_options(),
     conda:
         "../envs/crpsmeta.yaml"
     script:
         "../scripts/summarize_fit.py"
+
+
+use rule summarize_fit as summarize_fit_sensitivity with:
+    input:
+        idata="results/sensitivity/{prior_set}/fits/{model}/{timepoint}/idata.nc",
+        diagnostics="results/sensitivity/{prior_set}/diagnostics/{model}/{timepoint}/diagnostics.csv",
+        used="results/data/{model}/{timepoint}/used.csv",
+    output:
+        estimands="results/sensitivity/{prior_set}/summaries/{model}/{timepoint}/estimands.csv",
+        studies="results/sensitivity/{prior_set}/summaries/{model}/{timepoint}/study_estimates.csv",
+    log:
+        "results/logs/summarize_fit/sensitivity/{prior_set}/{model}/{timepoint}.log",
 
 
 rule collect_summaries:
@@ -32,3 +44,36 @@ rule collect_summaries:
         "../envs/crpsmeta.yaml"
     script:
         "../scripts/collect_summaries.py"
+
+
+rule collect_sensitivity:
+    input:
+        estimands=per_set_paths("summaries", "estimands.csv"),
+        studies=per_set_paths("summaries", "study_estimates.csv"),
+        diagnostics=per_set_paths("diagnostics", "diagnostics.csv"),
+    output:
+        estimands="results/sensitivity/estimands.csv",
+        studies="results/sensitivity/study_estimates.csv",
+        diagnostics="results/sensitivity/diagnostics.csv",
+    log:
+        "results/logs/collect_sensitivity.log",
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/collect_summaries.py"
+
+
+rule compare_models:
+    input:
+        unpack(comparison_inputs),
+        diagnostics=fit_paths("results/diagnostics/{model}/{timepoint}/diagnostics.csv",
+                              models=["pooled_rate", "placebo_adjusted"]),
+    output:
+        loo="results/comparison/loo.csv",
+        pareto_k="results/comparison/pareto_k.csv",
+    log:
+        "results/logs/compare_models.log",
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/compare_models.py"

@@ -10,7 +10,11 @@ with logged(snakemake.log[0]):
     estimands = pd.read_csv(snakemake.input.estimands)
     studies = pd.read_csv(snakemake.input.studies)
     names = {"immediate": "at the end of infusion", "followup": "at 1-3 months"}
-    fig = forest_plot(studies, estimands, title=f"Ketamine responder rate {names[w.timepoint]} "
+    arm = "Placebo" if w.model == "placebo_map" else "Ketamine"
+    estimands = estimands.replace({"estimand": {"predicted_placebo_rate": "predicted_rate",
+                                                "pooled_placebo_rate": "pooled_rate"}})
+    fig = forest_plot(studies, estimands, title=f"{arm} responder rate {names[w.timepoint]} "
                       f"({w.model}, random-effects binomial-logit)", prob=snakemake.params.interval["prob"],
-                      interval_type=snakemake.params.interval["type"], prior_text=snakemake.params.prior_text)
+                      interval_type=snakemake.params.interval["type"], prior_text=snakemake.params.prior_text,
+                      xlabel=f"Responder rate ({arm.lower()} arm)")
     fig.savefig(snakemake.output.png, dpi=150)
