@@ -19,12 +19,18 @@ from crpsmeta.simulate import simulate_placebo_adjusted
 
 TEST_SAMPLER = SamplerSettings(chains=4, draws=1000, tune=1000, target_accept=0.95, cores=2)
 TRUTH = {"placebo_mu": [-0.4, -0.7], "effect_mu": 1.0, "persistence": 0.6, "tau": 0.3, "tau_placebo": 0.3,
-         "rho": 0.5, "design_bias": 0.4}
+         "rho": 0.5, "design_bias": 0.4, "pain_threshold": 2.0}
+
+
+def split(other):
+    """Simulated contrasts and pain rows, as the model takes them."""
+    return other[other["kind"] == "contrast"], other[other["kind"] == "pain"]
 
 
 def priors(**over):
     base = dict(placebo_mu=Normal(-0.5, 1.0), effect_mu=Normal(0.0, 1.5), persistence=Beta(1, 1),
-                tau=HalfNormal(0.5), tau_placebo=HalfNormal(0.5), rho=Beta(2, 2), design_bias=Normal(0.0, 0.5))
+                tau=HalfNormal(0.5), tau_placebo=HalfNormal(0.5), rho=Beta(2, 2), design_bias=Normal(0.0, 0.5),
+                pain_threshold=Normal(2.0, 1.0))
     return {**base, **over}
 
 
@@ -42,10 +48,18 @@ def test_inputs_from_shipped_data(shipped_tables, shipped_config):
     assert contrast["se"].iloc[0] == pytest.approx(np.pi / np.sqrt(3) * np.sqrt(60 / 900 + g ** 2 / 120))
     arms = used[used["kind"] == "responders"]
     assert (arms["nonrandomised"] == 1).all()  # every count comes from a single-arm series
-    assert set(gaps["study_id"]) >= {"Goldberg2010", "Patil2012", "Mangnus2021"}
+    assert set(gaps["study_id"]) >= {"Goldberg2010", "Mangnus2021"}
+    # Patil2012's change of -7.2 points (SE 0.51, n 18) enters as a standardised improvement
+    pain = used[used["kind"] == "pain"].set_index("study_id")
+    sd = 0.51 * np.sqrt(18)
+    assert pain.loc["Patil2012", "d"] == pytest.approx(7.2 / sd)
+    assert pain.loc["Patil2012", "se"] == pytest.approx(np.sqrt(1 / 18 + (7.2 / sd) ** 2 / 36))
     off, _ = model_inputs(studies, outcomes, model="placebo_adjusted", unit="joint",
                           options={**shipped_config["placebo_adjusted"], "continuous_contrast": "off"})
     assert (off["kind"] == "contrast").sum() == 0
+    no_pain, gaps_off = model_inputs(studies, outcomes, model="placebo_adjusted", unit="joint",
+                                     options={**shipped_config["placebo_adjusted"], "single_arm_pain": "off"})
+    assert (no_pain["kind"] == "pain").sum() == 0 and "Patil2012" in set(gaps_off["study_id"])
 
 
 def test_same_patients_never_enter_twice():
@@ -66,11 +80,15 @@ def test_same_patients_never_enter_twice():
 
 
 def test_structure_and_priors_as_data():
-    arms, contrasts = simulate_placebo_adjusted(TRUTH, np.random.default_rng(1), n_rct=2, n_single=2, n_contrast=1)
+    arms, other = simulate_placebo_adjusted(TRUTH, np.random.default_rng(1), n_rct=2, n_single=3, n_contrast=1,
+                                            n_pain=1, missing=0.0)
+    contrasts, pains = split(other)
     arms.loc[0, "definition_class"] = "pain_free"
-    model = placebo_adjusted_model(arms, contrasts, priors=priors(), definition_offset_sd=0.5)
-    assert {"placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias",
+    model = placebo_adjusted_model(arms, contrasts, pains=pains, priors=priors(), definition_offset_sd=0.5)
+    assert {"placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias", "pain_threshold",
             "definition_offset_z", "u_raw", "v_raw"} == {v.name for v in model.free_RVs}
+    assert [v.name for v in model.observed_RVs] == ["y", "contrast", "pain"]
+    assert len(model.coords["pain_obs"]) == 2 and len(model.coords["contrast_obs"]) == 2
     assert model.coords["definition"] == ("pain_free",)  # the reference class has no offset
     assert {"effect_mu_prior_mean", "placebo_mu_prior_sd", "definition_offset_prior_sd"} <= {
         v.name for v in model.data_vars}
@@ -78,8 +96,8 @@ def test_structure_and_priors_as_data():
 
 def test_robust_prior_density_is_the_mixture():
     prior = RobustNormal(-0.49, 0.6, 0.8, -0.49, 2.0)
-    arms, contrasts = simulate_placebo_adjusted(TRUTH, np.random.default_rng(2), n_rct=1, n_single=1)
-    model = placebo_adjusted_model(arms, contrasts, priors=priors(placebo_mu=prior), definition_offset_sd=0.5)
+    arms, other = simulate_placebo_adjusted(TRUTH, np.random.default_rng(2), n_rct=1, n_single=1)
+    model = placebo_adjusted_model(arms, split(other)[0], priors=priors(placebo_mu=prior), definition_offset_sd=0.5)
     x = np.array([0.3, -1.2])
     logp = model.compile_fn(model.logp(vars=[model["placebo_mu"]], sum=True), inputs=[model.rvs_to_values[
         model["placebo_mu"]]])
@@ -90,19 +108,21 @@ def test_robust_prior_density_is_the_mixture():
 
 @pytest.fixture(scope="module")
 def recovery_fit():
-    arms, contrasts = simulate_placebo_adjusted(TRUTH, np.random.default_rng(2024), n_rct=14, n_single=20,
-                                                n_contrast=4, missing=0.2, n_low=40, n_high=120)
-    model = placebo_adjusted_model(arms, contrasts, priors=priors(), definition_offset_sd=0.5)
+    arms, other = simulate_placebo_adjusted(TRUTH, np.random.default_rng(2024), n_rct=14, n_single=20,
+                                            n_contrast=4, n_pain=8, missing=0.2, n_low=40, n_high=120)
+    contrasts, pains = split(other)
+    model = placebo_adjusted_model(arms, contrasts, pains=pains, priors=priors(), definition_offset_sd=0.5)
     return sample_model(model, TEST_SAMPLER, seed=5)
 
 
 def test_recovers_placebo_response_and_ketamine_effect(recovery_fit):
-    """Mixed designs (RCT counts, RCT contrasts, single-arm series), both timepoints, missing outcomes."""
+    """Mixed designs and reporting (RCT counts, RCT contrasts, single-arm counts, single-arm pain changes),
+    both timepoints, missing outcomes."""
     post = recovery_fit.posterior
     truth = {"placebo_mu": np.array(TRUTH["placebo_mu"]), "effect_mu": TRUTH["effect_mu"],
              "persistence": TRUTH["persistence"], "design_bias": TRUTH["design_bias"],
              "placebo_response_rate": expit(np.array(TRUTH["placebo_mu"])),
-             "effect": np.array([1.0, 0.6]) * TRUTH["effect_mu"]}
+             "effect": np.array([1.0, 0.6]) * TRUTH["effect_mu"], "pain_threshold": TRUTH["pain_threshold"]}
     for name, value in truth.items():
         draws = post[name].values.reshape(-1, *np.shape(value))
         lo, hi = np.quantile(draws, [0.005, 0.995], axis=0)
@@ -135,10 +155,10 @@ def test_without_controlled_evidence_the_effect_stays_near_its_prior():
     Prior variances 4 (placebo), 1 (effect), 0.25 (bias); even a perfectly
     known sum would leave Var(effect) = 1 - 1/5.25, a contraction of 0.19.
     """
-    arms, contrasts = simulate_placebo_adjusted(TRUTH, np.random.default_rng(9), n_rct=0, n_single=25,
-                                                n_low=60, n_high=150)
+    arms, other = simulate_placebo_adjusted(TRUTH, np.random.default_rng(9), n_rct=0, n_single=25,
+                                            n_low=60, n_high=150)
     pri = priors(placebo_mu=Normal(0.0, 2.0), effect_mu=Normal(0.0, 1.0))
-    model = placebo_adjusted_model(arms, contrasts, priors=pri, definition_offset_sd=0.5)
+    model = placebo_adjusted_model(arms, split(other)[0], priors=pri, definition_offset_sd=0.5)
     # nutpie: the non-identified ridge makes PyMC's NUTS slow here (about 2 minutes)
     idata = sample_model(model, SamplerSettings(backend="nutpie", chains=4, draws=1000, tune=1000,
                                                 target_accept=0.95, cores=2), seed=6)

@@ -49,28 +49,31 @@ def model_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, model: str, u
         return used.merge(sources, on="study_id", how="left"), gaps
     if model == "placebo_adjusted":
         arms, contrasts, gaps = placebo_inputs(studies, outcomes, definitions=definitions,
-                                               continuous_contrast=options.get("continuous_contrast", "chinn"))
+                                               continuous_contrast=options.get("continuous_contrast", "chinn"),
+                                               single_arm_pain_mode=options.get("single_arm_pain", "latent"))
         arms = arms[arms["timepoint"].isin(timepoints)]
         contrasts = contrasts[contrasts["timepoint"].isin(timepoints)]
         sources = outcomes[source_cols]
         arms = arms.merge(sources[sources["measure"] == "responders"].drop(columns="measure"),
                           on=["study_id", "arm", "timepoint"], how="left").assign(kind="responders")
-        pain_src = (sources[(sources["measure"] == "pain") & (sources["arm"] == "ketamine")]
-                    .drop(columns=["measure", "arm", "derivation"]))
-        contrasts = contrasts.merge(pain_src, on=["study_id", "timepoint"], how="left").assign(
-            kind="contrast", arm="ketamine_vs_placebo")
+        pain_src = (sources[sources["measure"] == "pain"].drop(columns=["measure", "derivation"])
+                    .drop_duplicates(["study_id", "timepoint"]))
+        contrasts = contrasts.merge(pain_src.drop(columns="arm"), on=["study_id", "timepoint"], how="left")
+        contrasts["arm"] = [("ketamine_vs_placebo" if k == "contrast" else a)
+                            for k, a in zip(contrasts["kind"], contrasts["arm"].astype(object))]
         used = pd.concat([arms, contrasts], ignore_index=True)
         return used, gaps
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
 
 
-def _split(used: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _split(used: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     kind = used["kind"] if "kind" in used else pd.Series("responders", index=used.index)
     arms = used[kind == "responders"].reset_index(drop=True)
     contrasts = used[kind == "contrast"].reset_index(drop=True)
+    pains = used[kind == "pain"].reset_index(drop=True)
     if len(arms):
         arms = arms.astype({"n": int, "responders": int, "nonrandomised": int})
-    return arms, contrasts
+    return arms, contrasts, pains
 
 
 def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | None = None):
@@ -87,8 +90,9 @@ def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | No
         return pooled_rate_model(used["responders"].to_numpy(), used["n"].to_numpy(), list(used["study_id"]),
                                  mu_prior=prior_from_dict(priors["mu"]), tau_prior=prior_from_dict(priors["tau"]))
     if model == "placebo_adjusted":
-        arms, contrasts = _split(used)
-        return placebo_adjusted_model(arms, contrasts, priors={k: prior_from_dict(priors[k]) for k in PRIOR_NAMES},
+        arms, contrasts, pains = _split(used)
+        return placebo_adjusted_model(arms, contrasts, pains=pains,
+                                      priors={k: prior_from_dict(priors[k]) for k in PRIOR_NAMES},
                                       definition_offset_sd=float(priors["definition_offset_sd"]),
                                       reference_definition=options.get("reference_definition", "ge30pct"))
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")

@@ -64,8 +64,29 @@ def _sd(row) -> float | None:
     return None
 
 
+def single_arm_pain(row) -> tuple[float, float, str] | None:
+    """Standardised mean improvement of one arm, d = -change / SD(change), and its SE.
+
+    Needs a mean change from baseline with its SD or SE (SD = SE x sqrt(n));
+    Var(d) = 1/n + d^2 / (2n) (the one-sample analogue of the SMD variance).
+    Returns None when the row does not report a change with its spread.
+    """
+    change, se, n = row.get("pain_change_mean"), row.get("pain_change_se"), row.get("n")
+    if pd.isna(change) or pd.isna(se) or pd.isna(n):
+        return None
+    from .conversions import sd_from_se
+
+    sd = sd_from_se(float(se), int(n))
+    d = -float(change) / sd
+    var = 1.0 / int(n) + d ** 2 / (2.0 * int(n))
+    text = (f"SD of change = {float(se)} x sqrt({int(n)}) = {sd:.3f}; d = {-float(change)} / {sd:.3f} = {d:.3f}; "
+            f"var = 1/{int(n)} + d^2/(2 x {int(n)}) = {var:.4f}")
+    return d, var ** 0.5, text
+
+
 def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions: str | list[str] = "all",
-                   continuous_contrast: str = "chinn") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                   continuous_contrast: str = "chinn", single_arm_pain_mode: str = "latent"
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Inputs of the placebo-adjusted model.
 
     Returns
@@ -76,10 +97,13 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
     contrasts : DataFrame
         Ketamine-versus-placebo pain contrasts of controlled studies, as a
         log odds ratio (positive favours ketamine) by Hedges' g and Chinn
-        2000, with the arithmetic in ``derivation``. A study x timepoint that
-        also has responder counts in both arms gives no contrast (the same
-        patients are never entered twice). Empty when ``continuous_contrast``
-        is ``"off"``.
+        2000, with the arithmetic in ``derivation`` (``kind`` = contrast).
+        A study x timepoint that also has responder counts in both arms gives
+        no contrast (the same patients are never entered twice). None when
+        ``continuous_contrast`` is ``"off"``. Also, with
+        ``single_arm_pain_mode`` = ``"latent"``, arms whose pain change is
+        reported (and which have no responder count at that timepoint) as a
+        standardised mean improvement ``d`` with its ``se`` (``kind`` = pain).
     gaps : DataFrame
         Reported rows that enter no likelihood, with the reason.
     """
@@ -122,9 +146,33 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
                                     f"{p['pain_mean']}, SD {sd_k:.2f} vs {sd_p:.2f}, n {int(k['n'])} vs "
                                     f"{int(p['n'])}; log OR = -pi/sqrt(3) x g (Chinn 2000)")})
         used_pain.add((sid, tp))
-    contrasts = pd.DataFrame(rows, columns=["study_id", "timepoint", "log_or", "se", "nonrandomised", "derivation"])
-    pain_gaps = pain[[(s, t) not in used_pain for s, t in zip(pain["study_id"], pain["timepoint"])]]
-    pain_gaps = pain_gaps[["study_id", "arm", "timepoint", "n", "notes"]].assign(
-        reason="pain summary of a single arm (no within-study contrast), or contrast switched off")
+    for c in rows:
+        c["kind"] = "contrast"
+    used_arm_pain, reasons = set(), {}
+    for _, row in pain.iterrows():
+        key = (row["study_id"], row["timepoint"])
+        if key in used_pain:
+            continue
+        has_count = ((arms["study_id"] == row["study_id"]) & (arms["timepoint"] == row["timepoint"])
+                     & (arms["arm"] == row["arm"])).any()
+        result = single_arm_pain(row) if single_arm_pain_mode == "latent" and not has_count else None
+        if result is None:
+            reasons[(*key, row["arm"])] = (
+                "single-arm pain switched off" if single_arm_pain_mode == "off" else
+                "the arm's responder count is used instead" if has_count else
+                "no mean change with its SD or SE (levels or medians alone need a pre-post correlation)")
+            continue
+        d, se, text = result
+        rows.append({"study_id": row["study_id"], "arm": row["arm"], "timepoint": row["timepoint"], "d": d, "se": se,
+                     "nonrandomised": int(design[row["study_id"]] not in RANDOMISED_DESIGNS), "kind": "pain",
+                     "derivation": text})
+        used_arm_pain.add((*key, row["arm"]))
+    contrasts = pd.DataFrame(rows, columns=["study_id", "arm", "timepoint", "kind", "log_or", "d", "se",
+                                            "nonrandomised", "derivation"])
+    pain_gaps = pain[[(s, t) not in used_pain and (s, t, a) not in used_arm_pain
+                      for s, t, a in zip(pain["study_id"], pain["timepoint"], pain["arm"])]]
+    pain_gaps = pain_gaps[["study_id", "arm", "timepoint", "n", "notes"]].copy()
+    pain_gaps["reason"] = [reasons.get((s, t, a), "controlled pain contrast switched off or incomplete")
+                           for s, t, a in zip(pain_gaps["study_id"], pain_gaps["timepoint"], pain_gaps["arm"])]
     gaps = pd.concat([*gap_frames, pain_gaps], ignore_index=True)
     return arms, contrasts, gaps

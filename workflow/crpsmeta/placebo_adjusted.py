@@ -23,7 +23,15 @@ an arm with responder counts (:math:`k = 1` for ketamine, 0 for placebo):
 - :math:`\gamma_c`: offset of responder-definition class :math:`c` relative
   to the reference class (0 for the reference), with a Normal(0, sd) prior;
 - continuous contrasts from controlled trials (converted to a log OR with
-  Chinn 2000) enter as :math:`\hat\delta_{st} \sim \mathcal N(\delta_{st}, se^2)`.
+  Chinn 2000) enter as :math:`\hat\delta_{st} \sim \mathcal N(\delta_{st}, se^2)`;
+- a single arm's pain change, as a standardised mean improvement :math:`d`,
+  enters through the same logistic latent variable that underlies Chinn's
+  conversion: a patient responds when their improvement exceeds a threshold,
+  so :math:`\eta_{ref} = \tfrac{\pi}{\sqrt3} d - \kappa`, i.e.
+  :math:`\hat d \sim \mathcal N(\tfrac{\sqrt3}{\pi}(\eta_{ref} + \kappa), se^2)`,
+  with :math:`\eta_{ref}` the arm's logit at the reference definition and
+  :math:`\kappa` (``pain_threshold``) the responder threshold in units of the
+  latent logistic scale.
 
 Estimands are defined for a randomised comparison at the reference responder
 definition: placebo rate :math:`\operatorname{logit}^{-1}\alpha_t`, ketamine
@@ -43,7 +51,8 @@ from .priors import Prior
 __all__ = ["TIMEPOINTS", "placebo_adjusted_model", "PRIOR_NAMES"]
 
 TIMEPOINTS = ("immediate", "followup")
-PRIOR_NAMES = ("placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias")
+PRIOR_NAMES = ("placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias",
+               "pain_threshold")
 
 
 def _check(arms: pd.DataFrame, contrasts: pd.DataFrame) -> None:
@@ -63,7 +72,8 @@ def _check(arms: pd.DataFrame, contrasts: pd.DataFrame) -> None:
 
 
 def placebo_adjusted_model(arms: pd.DataFrame, contrasts: pd.DataFrame, *, priors: dict[str, Prior],
-                           definition_offset_sd: float, reference_definition: str = "ge30pct") -> pm.Model:
+                           definition_offset_sd: float, reference_definition: str = "ge30pct",
+                           pains: pd.DataFrame | None = None) -> pm.Model:
     """Build the placebo-adjusted model.
 
     Parameters
@@ -81,12 +91,18 @@ def placebo_adjusted_model(arms: pd.DataFrame, contrasts: pd.DataFrame, *, prior
         SD of the Normal(0, sd) prior on each non-reference definition offset.
     reference_definition : str
         The definition class the estimands refer to.
+    pains : DataFrame, optional
+        One row per arm x timepoint with a pain change: ``study_id, arm,
+        timepoint, d, se, nonrandomised`` (``d`` = standardised mean improvement).
     """
+    pains = pains if pains is not None else pd.DataFrame(columns=["study_id", "arm", "timepoint", "d", "se",
+                                                                  "nonrandomised"])
     _check(arms, contrasts)
     missing = set(PRIOR_NAMES) - set(priors)
     if missing:
         raise ValueError(f"missing priors: {', '.join(sorted(missing))}")
-    studies = list(dict.fromkeys(list(arms.get("study_id", [])) + list(contrasts.get("study_id", []))))
+    studies = list(dict.fromkeys(list(arms.get("study_id", [])) + list(contrasts.get("study_id", []))
+                                 + list(pains.get("study_id", []))))
     s_idx = {s: i for i, s in enumerate(studies)}
     t_idx = {t: i for i, t in enumerate(TIMEPOINTS)}
     definitions = sorted(set(arms.get("definition_class", [])) - {reference_definition})
@@ -94,7 +110,8 @@ def placebo_adjusted_model(arms: pd.DataFrame, contrasts: pd.DataFrame, *, prior
 
     coords = {"study": studies, "timepoint": list(TIMEPOINTS), "definition": definitions,
               "arm_obs": [f"{r.study_id}/{r.arm}/{r.timepoint}" for r in arms.itertuples()],
-              "contrast_obs": [f"{r.study_id}/{r.timepoint}" for r in contrasts.itertuples()]}
+              "contrast_obs": [f"{r.study_id}/{r.timepoint}" for r in contrasts.itertuples()],
+              "pain_obs": [f"{r.study_id}/{r.arm}/{r.timepoint}" for r in pains.itertuples()]}
     with pm.Model(coords=coords) as model:
         arm_study = pm.Data("arm_study_idx", np.array([s_idx[s] for s in arms.get("study_id", [])], dtype="int64"),
                             dims="arm_obs")
@@ -115,6 +132,16 @@ def placebo_adjusted_model(arms: pd.DataFrame, contrasts: pd.DataFrame, *, prior
         c_se = pm.Data("contrast_se", np.asarray(contrasts.get("se", []), dtype="float64"), dims="contrast_obs")
         c_obs = pm.Data("contrast_log_or", np.asarray(contrasts.get("log_or", []), dtype="float64"),
                         dims="contrast_obs")
+        p_study = pm.Data("pain_study_idx", np.array([s_idx[s] for s in pains["study_id"]], dtype="int64"),
+                          dims="pain_obs")
+        p_time = pm.Data("pain_timepoint_idx", np.array([t_idx[t] for t in pains["timepoint"]], dtype="int64"),
+                         dims="pain_obs")
+        p_ket = pm.Data("pain_is_ketamine", (pains["arm"] == "ketamine").to_numpy().astype("float64"),
+                        dims="pain_obs")
+        p_nonrand = pm.Data("pain_nonrandomised", np.asarray(pains["nonrandomised"], dtype="float64"),
+                            dims="pain_obs")
+        p_se = pm.Data("pain_se", np.asarray(pains["se"], dtype="float64"), dims="pain_obs")
+        p_obs = pm.Data("pain_d", np.asarray(pains["d"], dtype="float64"), dims="pain_obs")
         offset_sd = pm.Data("definition_offset_prior_sd", float(definition_offset_sd))
 
         placebo_mu = priors["placebo_mu"].register("placebo_mu", dims="timepoint")
@@ -124,6 +151,7 @@ def placebo_adjusted_model(arms: pd.DataFrame, contrasts: pd.DataFrame, *, prior
         tau_placebo = priors["tau_placebo"].register("tau_placebo")
         rho = priors["rho"].register("rho")
         design_bias = priors["design_bias"].register("design_bias")
+        pain_threshold = priors["pain_threshold"].register("pain_threshold")
         offset_raw = pm.Normal("definition_offset_z", 0.0, 1.0, dims="definition")
         offset = pm.Deterministic("definition_offset", offset_sd * offset_raw, dims="definition")
         offsets = pt.concatenate([pt.zeros(1), offset])
@@ -142,6 +170,9 @@ def placebo_adjusted_model(arms: pd.DataFrame, contrasts: pd.DataFrame, *, prior
                + offsets[arm_def])
         pm.Binomial("y", n=n, logit_p=eta, observed=y_obs, dims="arm_obs")
         pm.Normal("contrast", mu=delta[c_study, c_time], sigma=c_se, observed=c_obs, dims="contrast_obs")
+        eta_pain = (alpha[p_study, p_time] + p_ket * delta[p_study, p_time] + p_nonrand * design_bias)
+        pm.Normal("pain", mu=(np.sqrt(3.0) / np.pi) * (eta_pain + pain_threshold), sigma=p_se, observed=p_obs,
+                  dims="pain_obs")
 
         placebo_rate = pm.Deterministic("placebo_response_rate", pm.math.invlogit(placebo_mu), dims="timepoint")
         ketamine_rate = pm.Deterministic("ketamine_response_rate", pm.math.invlogit(placebo_mu + effect),

@@ -23,8 +23,9 @@ def simulate_pooled_rate(k: int, mu: float, tau: float, rng: np.random.Generator
 
 
 def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: int, n_single: int,
-                              n_contrast: int = 0, missing: float = 0.2, n_low: int = 20, n_high: int = 80,
-                              contrast_se: float = 0.45) -> tuple[pd.DataFrame, pd.DataFrame]:
+                              n_contrast: int = 0, n_pain: int = 0, missing: float = 0.2, n_low: int = 20,
+                              n_high: int = 80, contrast_se: float = 0.45, pain_se: float = 0.4
+                              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mixed designs from the placebo-adjusted model with known parameters.
 
     ``truth`` holds ``placebo_mu`` (two logits: immediate, follow-up),
@@ -32,9 +33,13 @@ def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: i
     ``design_bias``. RCTs report responder counts in both arms; single-arm
     series report the ketamine arm only (plus the design bias); the first
     ``n_contrast`` RCTs report a continuous contrast (a log OR with standard
-    error ``contrast_se``) instead of counts. Each study x timepoint is
-    missing with probability ``missing`` (at least one timepoint is kept).
-    All studies use the reference responder definition.
+    error ``contrast_se``) instead of counts; the last ``n_pain`` single-arm
+    series report a standardised pain improvement ``d`` (with ``truth
+    ["pain_threshold"]``, standard error ``pain_se``) instead of counts. Each
+    study x timepoint is missing with probability ``missing`` (at least one
+    timepoint is kept). All studies use the reference responder definition.
+    Returns (arms, other): ``other`` holds contrasts (``kind`` = contrast)
+    and pain rows (``kind`` = pain).
     """
     alpha = np.asarray(truth["placebo_mu"], dtype=float)
     d = np.array([truth["effect_mu"], truth["persistence"] * truth["effect_mu"]])
@@ -56,10 +61,16 @@ def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: i
             a = alpha[t] + truth["tau_placebo"] * v[t]
             delta = d[t] + truth["tau"] * u[t]
             if rct and i < n_contrast:
-                contrasts.append({"study_id": sid, "timepoint": tp, "log_or": delta + contrast_se * rng.standard_normal(),
-                                  "se": contrast_se, "nonrandomised": 0})
+                contrasts.append({"study_id": sid, "arm": "ketamine_vs_placebo", "timepoint": tp, "kind": "contrast",
+                                  "log_or": delta + contrast_se * rng.standard_normal(), "se": contrast_se,
+                                  "nonrandomised": 0})
                 continue
             bias = 0.0 if rct else truth["design_bias"]
+            if not rct and i >= n_rct + n_single - n_pain:
+                mean_d = np.sqrt(3.0) / np.pi * (a + delta + bias + truth["pain_threshold"])
+                contrasts.append({"study_id": sid, "arm": "ketamine", "timepoint": tp, "kind": "pain",
+                                  "d": mean_d + pain_se * rng.standard_normal(), "se": pain_se, "nonrandomised": 1})
+                continue
             for arm, eta in (("ketamine", a + delta + bias), ("placebo", a + bias)):
                 if arm == "placebo" and not rct:
                     continue
@@ -69,4 +80,5 @@ def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: i
                              "nonrandomised": int(not rct)})
     arm_cols = ["study_id", "arm", "timepoint", "n", "responders", "definition_class", "nonrandomised"]
     return (pd.DataFrame(arms, columns=arm_cols),
-            pd.DataFrame(contrasts, columns=["study_id", "timepoint", "log_or", "se", "nonrandomised"]))
+            pd.DataFrame(contrasts, columns=["study_id", "arm", "timepoint", "kind", "log_or", "d", "se",
+                                             "nonrandomised"]))
