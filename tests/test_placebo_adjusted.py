@@ -79,6 +79,27 @@ def test_same_patients_never_enter_twice():
     assert len(arms) == 2 and len(contrasts) == 0
 
 
+def test_controlled_medians_and_quartiles_convert_by_wan():
+    """An RCT reporting pain medians with quartiles enters through Wan 2014, then Hedges' g and Chinn."""
+    from crpsmeta.conversions import log_or_from_smd, mean_sd_from_median_iqr, smd
+    from crpsmeta.data import placebo_inputs
+
+    studies = pd.DataFrame({"study_id": ["B2001"], "design": ["rct"], "include": [True]})
+    base = {"study_id": "B2001", "timepoint": "immediate", "measure": "pain", "n": 40, "pain_scale_max": 10,
+            "verification": "derived", "notes": None, "responders": None, "responder_definition": None,
+            "definition_class": None, "responders_pct": None}
+    outcomes = pd.DataFrame([
+        {**base, "arm": "ketamine", "pain_median": 4.0, "pain_q1": 2.5, "pain_q3": 6.0},
+        {**base, "arm": "placebo", "pain_median": 6.0, "pain_q1": 4.5, "pain_q3": 7.5},
+    ]).astype({"n": "Int64", "responders": "Int64"})
+    _, contrasts, _ = placebo_inputs(studies, outcomes)
+    mk, sk = mean_sd_from_median_iqr(4.0, 2.5, 6.0, 40)
+    mp, sp = mean_sd_from_median_iqr(6.0, 4.5, 7.5, 40)
+    g, var = smd(mk, sk, 40, mp, sp, 40)
+    assert contrasts["log_or"].iloc[0] == pytest.approx(log_or_from_smd(-g, var)[0])
+    assert "Wan et al. 2014" in contrasts["derivation"].iloc[0]
+
+
 def test_structure_and_priors_as_data():
     arms, other = simulate_placebo_adjusted(TRUTH, np.random.default_rng(1), n_rct=2, n_single=3, n_contrast=1,
                                             n_pain=1, missing=0.0)

@@ -54,13 +54,24 @@ def responder_arms(studies: pd.DataFrame, outcomes: pd.DataFrame, *, arm: str, t
 RANDOMISED_DESIGNS = ("rct",)
 
 
-def _sd(row) -> float | None:
-    if pd.notna(row.get("pain_sd")):
-        return float(row["pain_sd"])
-    if pd.notna(row.get("pain_se")) and pd.notna(row.get("n")):
-        from .conversions import sd_from_se
+def arm_mean_sd(row) -> tuple[float, float, str] | None:
+    """Mean and SD of an arm's pain score, with how they were obtained.
 
-        return sd_from_se(float(row["pain_se"]), int(row["n"]))
+    A reported mean with its SD, or with its SE (SD = SE x sqrt(n)); else a
+    median with quartiles converted by Wan et al. 2014. None otherwise.
+    """
+    from .conversions import mean_sd_from_median_iqr, sd_from_se
+
+    mean, n = row.get("pain_mean"), row.get("n")
+    if pd.notna(mean) and pd.notna(row.get("pain_sd")):
+        return float(mean), float(row["pain_sd"]), "mean and SD as reported"
+    if pd.notna(mean) and pd.notna(row.get("pain_se")) and pd.notna(n):
+        return float(mean), sd_from_se(float(row["pain_se"]), int(n)), "SD = SE x sqrt(n)"
+    quartiles = [row.get(c) for c in ("pain_median", "pain_q1", "pain_q3")]
+    if all(pd.notna(q) for q in quartiles) and pd.notna(n):
+        m, q1, q3 = (float(q) for q in quartiles)
+        est_mean, est_sd = mean_sd_from_median_iqr(m, q1, q3, int(n))
+        return est_mean, est_sd, f"mean and SD from median {m:g} (quartiles {q1:g}, {q3:g}), Wan et al. 2014"
     return None
 
 
@@ -135,16 +146,17 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
         if both_counts == {"ketamine", "placebo"}:
             continue  # responder counts already carry these patients
         k, p = by_arm["ketamine"], by_arm["placebo"]
-        sd_k, sd_p = _sd(k), _sd(p)
-        if pd.isna(k["pain_mean"]) or pd.isna(p["pain_mean"]) or sd_k is None or sd_p is None:
+        est_k, est_p = arm_mean_sd(k), arm_mean_sd(p)
+        if est_k is None or est_p is None:
             continue
-        g, var_g = smd(float(k["pain_mean"]), sd_k, int(k["n"]), float(p["pain_mean"]), sd_p, int(p["n"]))
+        (mean_k, sd_k, how_k), (mean_p, sd_p, how_p) = est_k, est_p
+        g, var_g = smd(mean_k, sd_k, int(k["n"]), mean_p, sd_p, int(p["n"]))
         log_or, var = log_or_from_smd(-g, var_g)  # less pain on ketamine -> positive log OR
         rows.append({"study_id": sid, "timepoint": tp, "log_or": log_or, "se": var ** 0.5,
                      "nonrandomised": int(design[sid] not in RANDOMISED_DESIGNS),
-                     "derivation": (f"Hedges g = {g:.3f} (var {var_g:.4f}) from means {k['pain_mean']} vs "
-                                    f"{p['pain_mean']}, SD {sd_k:.2f} vs {sd_p:.2f}, n {int(k['n'])} vs "
-                                    f"{int(p['n'])}; log OR = -pi/sqrt(3) x g (Chinn 2000)")})
+                     "derivation": (f"Hedges g = {g:.3f} (var {var_g:.4f}) from means {mean_k:.3g} vs {mean_p:.3g}, "
+                                    f"SD {sd_k:.2f} vs {sd_p:.2f}, n {int(k['n'])} vs {int(p['n'])} (ketamine: "
+                                    f"{how_k}; placebo: {how_p}); log OR = -pi/sqrt(3) x g (Chinn 2000)")})
         used_pain.add((sid, tp))
     for c in rows:
         c["kind"] = "contrast"

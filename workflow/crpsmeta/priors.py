@@ -37,9 +37,6 @@ class Prior:
     def _rv(self, name, data, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def to_dict(self) -> dict:
-        return {"family": self.family, **self.hyperparameters()}
-
     def __str__(self) -> str:
         args = ", ".join(f"{k}={v:g}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({args})"
