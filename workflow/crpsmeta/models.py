@@ -25,7 +25,7 @@ import pymc as pm
 
 from .priors import Prior
 
-__all__ = ["pooled_rate_model", "typical_within_variance", "MODELS"]
+__all__ = ["pooled_rate_model", "typical_within_variance"]
 
 
 def typical_within_variance(responders, n) -> float:
@@ -86,5 +86,3 @@ def pooled_rate_model(responders, n, study_ids, *, mu_prior: Prior, tau_prior: P
         pm.Binomial("y", n=n_data, logit_p=theta, observed=y_data, dims="study")
     return model
 
-
-MODELS = {"pooled_rate": pooled_rate_model}
