@@ -57,12 +57,12 @@ def compare_loo(pooled: dict[str, az.InferenceData], adjusted: az.InferenceData)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # high Pareto k is reported in the table instead
                 loos[name] = az.loo(idata, pointwise=True)
-        threshold = pareto_k_threshold(idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             table = az.compare(loos, ic="loo")
         for name, loo in loos.items():
             k = np.asarray(loo.pareto_k)
+            threshold = pareto_k_threshold(loo.n_samples)
             rows.append({"timepoint": timepoint, "model": name, "n_obs": len(common),
                          "elpd_loo": float(loo.elpd_loo), "se": float(loo.se), "p_loo": float(loo.p_loo),
                          "elpd_diff": float(table.loc[name, "elpd_diff"]), "dse": float(table.loc[name, "dse"]),

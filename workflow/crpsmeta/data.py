@@ -119,6 +119,7 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
         Reported rows that enter no likelihood, with the reason.
     """
     from .conversions import log_or_from_smd, smd
+    from .validation import CONTROLLED_DESIGNS
 
     design = dict(zip(studies["study_id"], studies["design"]))
     frames, gap_frames = [], []
@@ -135,10 +136,10 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
     included = set(studies.loc[studies["include"].fillna(False).astype(bool), "study_id"])
     pain = outcomes[(outcomes["measure"] == "pain") & outcomes["study_id"].isin(included)]
     rows, used_pain = [], set()
-    for (sid, tp), group in pain.groupby(["study_id", "timepoint"], sort=False):
+    controlled = pain[pain["study_id"].map(design).isin(CONTROLLED_DESIGNS)] if continuous_contrast != "off" \
+        else pain.iloc[0:0]
+    for (sid, tp), group in controlled.groupby(["study_id", "timepoint"], sort=False):
         by_arm = {r["arm"]: r for _, r in group.iterrows()}
-        if continuous_contrast == "off" or design[sid] not in ("rct", "nonrandomized_controlled"):
-            continue
         if not {"ketamine", "placebo"} <= set(by_arm):
             continue
         both_counts = {a for a in ("ketamine", "placebo")

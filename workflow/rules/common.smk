@@ -75,9 +75,9 @@ def model_options(model):
     return dict(config["placebo_adjusted" if model == "placebo_map" else model])
 
 
-def fit_paths(pattern, models=None, **fixed):
+def fit_paths(pattern, models=None):
     """Expand a path pattern over the fits that have data (optionally only some models)."""
-    return [pattern.format(model=m, timepoint=t, **fixed) for m, t in FITS if models is None or m in models]
+    return [pattern.format(model=m, timepoint=t) for m, t in FITS if models is None or m in models]
 
 
 def sensitivity_sets():
