@@ -25,6 +25,10 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/summarize.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/criticism.smk"
+include: "workflow/rules/checks.smk"
+include: "workflow/rules/regression.smk"
+include: "workflow/rules/validation.smk"
 
 
 rule all:

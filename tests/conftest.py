@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,23 @@ def write_rows(path: Path, header: list[str], rows: list[dict]) -> None:
 
 FAST_SAMPLER = {"backend": "pymc", "chains": 2, "draws": 500, "tune": 500, "target_accept": 0.95,
                 "prior_draws": 200}
+
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the repository's workflow on ``workdir``'s own config/ and data/ (``--directory``)."""
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """The whole workflow (rule all) run once on a copy of tests/tiny, shared by every test module."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    shutil.copytree(ROOT / "tests" / "tiny" / "config", workdir / "config")
+    shutil.copytree(ROOT / "tests" / "tiny" / "data", workdir / "data")
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir

@@ -9,33 +9,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import arviz as az
 import pandas as pd
-import pytest
 import yaml
 
-from conftest import ROOT, read_rows, write_rows
+from conftest import ROOT, SNAKEMAKE, read_rows, snakemake, write_rows
 from crpsmeta.estimands import ESTIMAND_COLUMNS
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
-                          capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    shutil.copytree(ROOT / "tests" / "tiny" / "config", workdir / "config")
-    shutil.copytree(ROOT / "tests" / "tiny" / "data", workdir / "data")
-    run = snakemake(workdir)
-    assert run.returncode == 0, run.stderr[-4000:]
-    return workdir
 
 
 def test_outputs_for_both_timepoints(tiny):

@@ -112,8 +112,15 @@ def options_for(wildcards):
 
 
 def seed_for(wildcards):
-    """Each fit's own seed, a stable function of the base seed and the fit's name."""
-    return fit_seed(config["seed"], wildcards.model, prior_set_of(wildcards), wildcards.timepoint)
+    """Each fit's own seed, a stable function of the base seed and the fit's name.
+
+    The name is model, prior set and timepoint, plus any other wildcard of the
+    job as ``name=value`` in sorted order (e.g. the study left out, or a
+    validation scenario and replicate), so every job of a rule family differs.
+    """
+    extra = [f"{k}={wildcards[k]}" for k in sorted(wildcards.keys())
+             if k not in ("model", "prior_set", "timepoint")]
+    return fit_seed(config["seed"], wildcards.model, prior_set_of(wildcards), wildcards.timepoint, *extra)
 
 
 def prior_text_for(wildcards):
@@ -135,6 +142,29 @@ def comparison_inputs(wildcards):
             "adjusted": fit_paths("results/fits/{model}/{timepoint}/idata.nc", models=["placebo_adjusted"])}
 
 
+# ---- model criticism (issue 4) -------------------------------------------------
+# Each section below belongs to one rules file; its *_outputs() feeds rule all.
+
+
+# -- criticism.smk: power scaling, sensitivity figure, leave-one-study-out --------
+def criticism_outputs():
+    return []
+
+
+# -- checks.smk: predictive checks ---------------------------------------------
+def checks_outputs():
+    return []
+
+
+# -- regression.smk: small-study effects and meta-regression --------------------
+def regression_outputs():
+    return []
+
+
+# -- validation.smk: the on-demand validation target (not part of rule all) -----
+
+
+# ---- rule all ------------------------------------------------------------------
 def all_outputs():
     models = {m for m, _ in FITS}
     outputs = [
@@ -147,4 +177,4 @@ def all_outputs():
     ]
     if {"pooled_rate", "placebo_adjusted"} <= models:
         outputs.append("results/comparison/loo.csv")
-    return outputs
+    return outputs + criticism_outputs() + checks_outputs() + regression_outputs()

@@ -1,0 +1,1 @@
+# Predictive checks: prior predictive, posterior predictive per study, LOO-PIT.

@@ -1,0 +1,1 @@
+# Small-study effects (funnel plot, Egger-type regression) and meta-regression.
