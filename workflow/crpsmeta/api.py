@@ -13,10 +13,12 @@ import pandas as pd
 
 from .data import placebo_inputs, responder_arms
 from .priors import prior_from_dict
+from .regression import REGRESSION_MODELS
 
-__all__ = ["MODELS", "JOINT", "fit_units", "model_inputs", "build_model", "priors_block", "fit", "file_sha256"]
+__all__ = ["MODELS", "JOINT", "fit_units", "model_inputs", "build_model", "priors_block", "prior_variables", "fit",
+           "file_sha256"]
 
-MODELS = ("pooled_rate", "placebo_adjusted", "placebo_map")
+MODELS = ("pooled_rate", "placebo_adjusted", "placebo_map") + REGRESSION_MODELS
 JOINT = "joint"
 # which arm each single-arm-style model pools
 _ARM = {"pooled_rate": "ketamine", "placebo_map": "placebo"}
@@ -63,6 +65,12 @@ def model_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, model: str, u
                             for k, a in zip(contrasts["kind"], contrasts["arm"].astype(object))]
         used = pd.concat([arms, contrasts], ignore_index=True)
         return used, gaps
+    if model in REGRESSION_MODELS:  # pooled_rate's rows with one covariate; rows without it become gaps
+        from .regression import add_covariate, covariate_of
+
+        base, gaps = model_inputs(studies, outcomes, model="pooled_rate", unit=unit, options=options)
+        used, left_out = add_covariate(base, studies, covariate_of(model), options.get("levels"))
+        return used, pd.concat([gaps, left_out], ignore_index=True)
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
 
 
@@ -95,12 +103,31 @@ def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | No
                                       priors={k: prior_from_dict(priors[k]) for k in PRIOR_NAMES},
                                       definition_offset_sd=float(priors["definition_offset_sd"]),
                                       reference_definition=options.get("reference_definition", "ge30pct"))
+    if model in REGRESSION_MODELS:
+        from .regression import build_regression
+
+        return build_regression(model, used, priors, options)
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+
+
+def prior_variables(pm_model) -> list[str]:
+    """The model's top-level prior variables, i.e. those a prior set sets (power-scaled by ``psens``).
+
+    Every free variable created by :meth:`crpsmeta.priors.Prior.register` has
+    hyperparameter data nodes named ``<name>_prior_<hyper>``; the definition
+    offsets (prior SD from config) count too. Standardised study effects do not.
+    """
+    data_names = set(pm_model.named_vars)
+    names = [rv.name for rv in pm_model.free_RVs
+             if any(d.startswith(f"{rv.name}_prior_") for d in data_names)]
+    if "definition_offset_z" in pm_model.named_vars and pm_model.named_vars["definition_offset_z"].size.eval() > 0:
+        names.append("definition_offset_z")
+    return names
 
 
 def priors_block(prior_set: dict, model: str) -> dict:
     """The block of a prior set a model uses (placebo_map borrows pooled_rate's)."""
-    return prior_set["pooled_rate" if model == "placebo_map" else model]
+    return prior_set["pooled_rate" if model == "placebo_map" or model in REGRESSION_MODELS else model]
 
 
 def fit(model: str, used: pd.DataFrame, priors: dict, sampler: dict, *, seed: int, cores: int = 1,
@@ -111,4 +138,4 @@ def fit(model: str, used: pd.DataFrame, priors: dict, sampler: dict, *, seed: in
     pm_model = build_model(model, used, priors, options)
     settings = SamplerSettings.from_dict(sampler, cores=cores)
     meta = {"model": model, "priors": priors, "options": options or {}, **(attrs or {})}
-    return sample_model(pm_model, settings, seed, attrs=meta)
+    return sample_model(pm_model, settings, seed, attrs=meta, log_prior_vars=prior_variables(pm_model))

@@ -87,8 +87,8 @@ def sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int) -> a
     raise ValueError(f"unknown sampler backend {settings.backend!r}; use 'pymc' or 'nutpie'")
 
 
-def sample_model(model: pm.Model, settings: SamplerSettings, seed: int, attrs: dict | None = None
-                 ) -> az.InferenceData:
+def sample_model(model: pm.Model, settings: SamplerSettings, seed: int, attrs: dict | None = None,
+                 log_prior_vars: list[str] | None = None) -> az.InferenceData:
     """Sample prior, posterior and both predictives of ``model``.
 
     Parameters
@@ -100,6 +100,12 @@ def sample_model(model: pm.Model, settings: SamplerSettings, seed: int, attrs: d
         (three independent child seeds).
     attrs : dict, optional
         Extra attributes stored on the record (JSON-encoded when not scalar).
+    log_prior_vars : list of str, optional
+        Free variables whose prior log density (constrained scale, no Jacobian,
+        as priorsense's ``lprior``) is stored per draw in a ``log_prior`` group,
+        for power-scaling sensitivity (:mod:`crpsmeta.sensitivity`). Pass the
+        top-level priors only: power-scaling the standard-normal study effects
+        of a non-centred hierarchy is not a prior perturbation anyone would make.
     """
     prior_seed, post_seed, ppc_seed = child_seeds(seed, 3)
     with model:
@@ -116,6 +122,9 @@ def sample_model(model: pm.Model, settings: SamplerSettings, seed: int, attrs: d
     with model:
         pm.sample_posterior_predictive(idata, var_names=list(prior.prior_predictive.data_vars),
                                        random_seed=ppc_seed, extend_inferencedata=True, progressbar=False)
+        if log_prior_vars:
+            pm.compute_log_prior(idata, var_names=list(log_prior_vars), extend_inferencedata=True,
+                                 progressbar=False)
     idata.extend(prior, join="right")
     t2 = time.perf_counter()
 

@@ -1,1 +1,54 @@
 # Small-study effects (funnel plot, Egger-type regression) and meta-regression.
+# The fits themselves are made by rule fit (results/fits/regression_<covariate>/<timepoint>/)
+# and gated by rule diagnose; the rules here only summarise and draw them.
+
+
+rule regression_meta_table:
+    input:
+        unpack(meta_regression_inputs),
+    output:
+        table="results/regression/meta_regression.csv",
+    log:
+        "results/logs/regression/meta_regression.log",
+    params:
+        plan=regression_plan_of(small_study=False),
+        kind="meta_regression",
+        min_studies=config["meta_regression"]["min_studies"],
+        levels=config["meta_regression"]["levels"],
+        interval=config["interval"],
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/regression_tables.py"
+
+
+use rule regression_meta_table as regression_small_study_table with:
+    input:
+        unpack(small_study_inputs),
+    output:
+        table="results/regression/small_study.csv",
+    log:
+        "results/logs/regression/small_study.log",
+    params:
+        plan=regression_plan_of(small_study=True),
+        kind="small_study",
+        min_studies=config["meta_regression"]["min_studies"],
+        levels=config["meta_regression"]["levels"],
+        interval=config["interval"],
+
+
+rule regression_funnel:
+    input:
+        unpack(funnel_inputs),
+    output:
+        png="results/regression/funnel_{timepoint}.png",
+    log:
+        "results/logs/regression/funnel_{timepoint}.log",
+    params:
+        min_studies=config["meta_regression"]["min_studies"],
+        interval=config["interval"],
+        se_prior=config["meta_regression"]["coefficient_priors"]["se"],
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/regression_funnel.py"
