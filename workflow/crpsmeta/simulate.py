@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
@@ -24,8 +26,10 @@ def simulate_pooled_rate(k: int, mu: float, tau: float, rng: np.random.Generator
 
 def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: int, n_single: int,
                               n_contrast: int = 0, n_pain: int = 0, missing: float = 0.2, n_low: int = 20,
-                              n_high: int = 80, contrast_se: float = 0.45, pain_se: float = 0.4
-                              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                              n_high: int = 80, contrast_se: float = 0.45, pain_se: float = 0.4,
+                              rct_n: int | None = None, missing_rct: float | None = None,
+                              single_definitions: Sequence[str] | None = None,
+                              reference_definition: str = "ge30pct") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mixed designs from the placebo-adjusted model with known parameters.
 
     ``truth`` holds ``placebo_mu`` (two logits: immediate, follow-up),
@@ -40,6 +44,15 @@ def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: i
     timepoint is kept). All studies use the reference responder definition.
     Returns (arms, other): ``other`` holds contrasts (``kind`` = contrast)
     and pain rows (``kind`` = pain).
+
+    Optional (the defaults reproduce the above, draw for draw):
+    ``rct_n`` fixes the size of every RCT arm (else drawn like the others);
+    ``missing_rct`` is the probability that an RCT misses a timepoint (else
+    ``missing``); ``single_definitions`` gives the responder-definition class
+    of each single-arm series in turn (cycled), each shifting that series'
+    responder logit by ``truth["definition_offset"][class]`` (0 when absent,
+    as for the reference class); pain rows are at the reference definition,
+    and RCT arms at ``reference_definition``.
     """
     alpha = np.asarray(truth["placebo_mu"], dtype=float)
     d = np.array([truth["effect_mu"], truth["persistence"] * truth["effect_mu"]])
@@ -52,7 +65,7 @@ def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: i
         rct = i < n_rct
         u = rng.multivariate_normal(np.zeros(2), cov)
         v = rng.multivariate_normal(np.zeros(2), cov)
-        keep = rng.random(2) >= missing
+        keep = rng.random(2) >= (missing if not rct or missing_rct is None else missing_rct)
         if not keep.any():
             keep[rng.integers(2)] = True
         for t, tp in enumerate(timepoints):
@@ -71,12 +84,16 @@ def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: i
                 contrasts.append({"study_id": sid, "arm": "ketamine", "timepoint": tp, "kind": "pain",
                                   "d": mean_d + pain_se * rng.standard_normal(), "se": pain_se, "nonrandomised": 1})
                 continue
-            for arm, eta in (("ketamine", a + delta + bias), ("placebo", a + bias)):
+            definition, offset = reference_definition, 0.0
+            if single_definitions and not rct:
+                definition = single_definitions[(i - n_rct) % len(single_definitions)]
+                offset = float(truth.get("definition_offset", {}).get(definition, 0.0))
+            for arm, eta in (("ketamine", a + delta + bias + offset), ("placebo", a + bias + offset)):
                 if arm == "placebo" and not rct:
                     continue
-                n = int(rng.integers(n_low, n_high + 1))
+                n = int(rct_n) if rct and rct_n is not None else int(rng.integers(n_low, n_high + 1))
                 arms.append({"study_id": sid, "arm": arm, "timepoint": tp, "n": n,
-                             "responders": int(rng.binomial(n, expit(eta))), "definition_class": "ge30pct",
+                             "responders": int(rng.binomial(n, expit(eta))), "definition_class": definition,
                              "nonrandomised": int(not rct)})
     arm_cols = ["study_id", "arm", "timepoint", "n", "responders", "definition_class", "nonrandomised"]
     return (pd.DataFrame(arms, columns=arm_cols),

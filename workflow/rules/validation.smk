@@ -1,2 +1,101 @@
 # The on-demand validation target (`snakemake validate`): simulation with known truth,
-# coverage and bias tables, simulation-based calibration.
+# coverage and bias tables, simulation-based calibration. Not part of rule all.
+#
+#   validation_simulate   one replicate: truth drawn from the prior, data of the scenario's design
+#   fit_validation        rule fit on the replicate's used.csv (validation sampler, one thread)
+#   diagnose_validation   rule diagnose, every gate demoted to a warning (failures are counted)
+#   validation_scores     per scenario: each replicate's interval, coverage and SBC rank per parameter
+#   validation_report     coverage, bias, SBC tables and figures over all scenarios
+#   validate              fails naming scenario, parameter, coverage and tolerance; else writes PASSED
+
+
+rule validation_simulate:
+    output:
+        used="results/validation/sims/{scenario}/{rep}/used.csv",
+        truth="results/validation/sims/{scenario}/{rep}/truth.json",
+    log:
+        "results/logs/validation_simulate/{scenario}/{rep}.log",
+    params:
+        simulation=validation_simulation,
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/validation_simulate.py"
+
+
+use rule fit as fit_validation with:
+    input:
+        used="results/validation/sims/{scenario}/{rep}/used.csv",
+        # the fit records the SHA-256 of its data files; here both name the simulated rows
+        studies="results/validation/sims/{scenario}/{rep}/used.csv",
+        outcomes="results/validation/sims/{scenario}/{rep}/used.csv",
+    output:
+        idata="results/validation/fits/{scenario}/{model}/{timepoint}/{prior_set}/{rep}/idata.nc",
+    log:
+        "results/logs/fit/validation/{scenario}/{model}/{timepoint}/{prior_set}/{rep}.log",
+    params:
+        sampler=config["validation"]["sampler"],
+    threads: 1
+
+
+use rule diagnose as diagnose_validation with:
+    input:
+        idata="results/validation/fits/{scenario}/{model}/{timepoint}/{prior_set}/{rep}/idata.nc",
+    output:
+        table="results/validation/diagnostics/{scenario}/{model}/{timepoint}/{prior_set}/{rep}/diagnostics.csv",
+    log:
+        "results/logs/diagnose/validation/{scenario}/{model}/{timepoint}/{prior_set}/{rep}.log",
+    params:
+        thresholds=validation_thresholds(),
+
+
+rule validation_scores:
+    input:
+        unpack(validation_score_inputs),
+    output:
+        scores="results/validation/scores/{scenario}/scores.csv",
+        diagnostics="results/validation/scores/{scenario}/diagnostics.csv",
+    log:
+        "results/logs/validation_scores/{scenario}.log",
+    params:
+        prob=config["interval"]["prob"],
+        sbc_draws=config["validation"]["sbc_draws"],
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/validation_scores.py"
+
+
+rule validation_report:
+    input:
+        scores=expand("results/validation/scores/{scenario}/scores.csv", scenario=config["validation"]["scenarios"]),
+        diagnostics=expand("results/validation/scores/{scenario}/diagnostics.csv",
+                           scenario=config["validation"]["scenarios"]),
+    output:
+        **validation_outputs(),
+    log:
+        "results/logs/validation_report/report.log",
+    params:
+        prob=config["interval"]["prob"],
+        level=config["validation"]["level"],
+        bins=config["validation"]["sbc_bins"],
+        settings=lambda wildcards: {**config["validation"],
+                                    "simulate_prior_set": validation_prior_set("simulate_prior_set"),
+                                    "fit_prior_set": validation_prior_set("fit_prior_set")},
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/validation_report.py"
+
+
+rule validate:
+    input:
+        **validation_outputs(),
+    output:
+        passed="results/validation/PASSED",
+    log:
+        "results/logs/validate/validate.log",
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/validation_verdict.py"
