@@ -64,7 +64,7 @@ FAST_SAMPLER = {"backend": "pymc", "chains": 2, "draws": 500, "tune": 500, "targ
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run the repository's workflow on ``workdir``'s own config/ and data/ (``--directory``)."""
     return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
                           capture_output=True, text=True, timeout=timeout)

@@ -20,12 +20,16 @@ SCHEMAS = {
 # (model, fit unit) pairs with data, filled by validate_inputs(); a fit unit is
 # a timepoint, or "joint" for placebo_adjusted (both timepoints in one fit)
 FITS = []
+# (model, fit unit) -> the studies left out one at a time (criticism.influence),
+# filled by validate_inputs()
+LOSO = {}
 
 
 wildcard_constraints:
     model="[a-z_]+",
     timepoint="immediate|followup|joint",
     prior_set="[A-Za-z0-9_]+",
+    study="[A-Za-z0-9_]+",
 
 
 def _schema(name):
@@ -57,12 +61,15 @@ def validate_inputs():
         sys.stderr.write(str(InputValidationError(issues)) + "\n")
         raise WorkflowError("input validation failed; see the list above. Nothing was run.")
     FITS.clear()
+    LOSO.clear()
     for model in config["models"]:
         for unit in fit_units(model, config["timepoints"]):
             used, _ = model_inputs(studies, outcomes, model=model, unit=unit, options=model_options(model),
                                    timepoints=tuple(config["timepoints"]))
             if len(used):
                 FITS.append((model, unit))
+                if model == config["criticism"]["influence"]["model"]:
+                    LOSO[(model, unit)] = _loso_studies(list(dict.fromkeys(used["study_id"].astype(str))))
             else:
                 print(f"NOTE: no study reports data for {model} at {unit}; that fit is skipped.",
                       file=sys.stderr)
@@ -71,7 +78,9 @@ def validate_inputs():
 
 
 def model_options(model):
-    """A model's data choices (placebo_map follows placebo_adjusted's)."""
+    """A model's data choices (placebo_map follows placebo_adjusted's; regression_*: regression_options)."""
+    if model.startswith("regression_"):
+        return regression_options(model)
     return dict(config["placebo_adjusted" if model == "placebo_map" else model])
 
 
@@ -127,7 +136,8 @@ def prior_text_for(wildcards):
     """One line naming the prior set and its priors, for figure footers."""
     from crpsmeta.priors import prior_from_dict
 
-    parts = ", ".join(f"{name} ~ {prior_from_dict(spec)}" for name, spec in priors_for(wildcards).items())
+    parts = ", ".join(f"{name} ~ {prior_from_dict(spec)}" if isinstance(spec, dict) else f"{name} = {spec:g}"
+                      for name, spec in priors_for(wildcards).items())
     return f"Prior set '{prior_set_of(wildcards)}': {parts}."
 
 
@@ -147,21 +157,233 @@ def comparison_inputs(wildcards):
 
 
 # -- criticism.smk: power scaling, sensitivity figure, leave-one-study-out --------
+def _loso_studies(contributing):
+    """Studies to leave out one at a time: config's list (those that contribute) or all; none if only one."""
+    chosen = config["criticism"]["influence"]["studies"]
+    studies = contributing if chosen == "all" else [s for s in contributing if s in chosen]
+    return studies if len(contributing) > 1 else []
+
+
+def loso_paths(pattern, wildcards):
+    """``pattern`` for every study left out of the fit named by ``wildcards``."""
+    studies = LOSO.get((wildcards.model, wildcards.timepoint), [])
+    return [pattern.format(model=wildcards.model, timepoint=wildcards.timepoint, study=s) for s in studies]
+
+
+def loso_inputs(wildcards):
+    return {"full": f"results/summaries/{wildcards.model}/{wildcards.timepoint}/estimands.csv",
+            "refits": loso_paths("results/influence/summaries/{model}/{timepoint}/without_{study}/estimands.csv",
+                                 wildcards),
+            "diagnostics": loso_paths(
+                "results/influence/diagnostics/{model}/{timepoint}/without_{study}/diagnostics.csv", wildcards)}
+
+
+def loso_thresholds():
+    """The convergence gates, with every failure demoted or not as criticism.influence.on_gate_failure says."""
+    mode = config["criticism"]["influence"]["on_gate_failure"]
+    return {name: {**spec, "on_failure": "warn" if mode == "warn" else spec["on_failure"]}
+            for name, spec in config["diagnostics"].items()}
+
+
 def criticism_outputs():
-    return []
+    outputs = [*fit_paths("results/sensitivity/power_scaling/{model}/{timepoint}/power_scaling.csv"),
+               "results/sensitivity/power_scaling.csv", "results/sensitivity/estimands.png"]
+    for (model, unit), studies in LOSO.items():
+        if studies:
+            outputs += [f"results/influence/{model}/{unit}/{name}"
+                        for name in ("leave_one_out.csv", "most_influential.csv", "leave_one_out.png")]
+    return outputs
 
 
 # -- checks.smk: predictive checks ---------------------------------------------
+# LOO-PIT is run for the primary model only (its fits in FITS).
+LOO_PIT_MODELS = ["placebo_adjusted"]
+
+
+def loo_pit_paths(filename):
+    return fit_paths(f"results/checks/{{model}}/{{timepoint}}/{filename}", models=LOO_PIT_MODELS)
+
+
+def check_seed(wildcards):
+    """Seed of a check's random numbers (randomised PIT, Monte Carlo p-value): the fit's name plus 'checks'."""
+    return fit_seed(config["seed"], "checks", wildcards.model, prior_set_of(wildcards), wildcards.timepoint)
+
+
 def checks_outputs():
-    return []
+    outputs = ["results/checks/predictive_checks.csv"]
+    for name in ("prior_predictive.csv", "prior_rates.csv", "prior_predictive.png",
+                 "posterior_predictive.csv", "posterior_predictive.png"):
+        outputs += fit_paths(f"results/checks/{{model}}/{{timepoint}}/{name}")
+    for name in ("loo_pit.csv", "loo_pit_uniformity.csv", "loo_pit.png"):
+        outputs += loo_pit_paths(name)
+    return outputs
 
 
 # -- regression.smk: small-study effects and meta-regression --------------------
+_REGRESSION_PLAN = []  # filled once by regression_plan()
+
+
+def regression_options(model):
+    """A regression fit's data choices: pooled_rate's definitions, the covariate's prior and levels."""
+    from crpsmeta.regression import covariate_of
+
+    covariate, section = covariate_of(model), config["meta_regression"]
+    return {**config["pooled_rate"], "covariate": covariate,
+            "coefficient_prior": dict(section["coefficient_priors"][covariate]),
+            "levels": section["levels"].get(covariate)}
+
+
+def regression_plan():
+    """Every regression of config meta_regression (covariate x timepoint; "se" = small-study), with the
+    number of studies with the covariate and whether it can be fitted (>= 2 studies and some variation)."""
+    from crpsmeta.regression import estimable
+
+    if _REGRESSION_PLAN:
+        return _REGRESSION_PLAN
+    section = config["meta_regression"]
+    studies, outcomes = load_tables(STUDIES_CSV, OUTCOMES_CSV, _schema("studies"), _schema("outcomes"))
+    for covariate in [*section["covariates"], *(["se"] if section["small_study"] else [])]:
+        model = f"regression_{covariate}"
+        options = regression_options(model)
+        for timepoint in config["timepoints"]:
+            used, _ = model_inputs(studies, outcomes, model=model, unit=timepoint, options=options)
+            fitted, note = estimable(used, covariate, options["levels"])
+            _REGRESSION_PLAN.append({"model": model, "covariate": covariate, "timepoint": timepoint,
+                                     "k": len(used), "fitted": fitted, "note": note})
+    return _REGRESSION_PLAN
+
+
+def regression_inputs(small_study):
+    """Inputs of the meta-regression (small_study False) or small-study (True) table: every planned
+    regression's rows and gaps, and the record and gate of each fitted one."""
+    plan = regression_plan_of(small_study)
+    fitted = [p for p in plan if p["fitted"]]
+    return {"used": [f"results/data/{p['model']}/{p['timepoint']}/used.csv" for p in plan],
+            "gaps": [f"results/data/{p['model']}/{p['timepoint']}/gaps.csv" for p in plan],
+            "idata": [f"results/fits/{p['model']}/{p['timepoint']}/idata.nc" for p in fitted],
+            "diagnostics": [f"results/diagnostics/{p['model']}/{p['timepoint']}/diagnostics.csv" for p in fitted]}
+
+
+def meta_regression_inputs(wildcards):
+    return regression_inputs(small_study=False)
+
+
+def small_study_inputs(wildcards):
+    return regression_inputs(small_study=True)
+
+
+def regression_plan_of(small_study):
+    """The planned regressions a table reports (without or with the small-study "se" fits)."""
+    return [dict(p) for p in regression_plan() if (p["covariate"] == "se") == small_study]
+
+
+def regression_timepoints():
+    """Timepoints with at least one ketamine responder count (those a funnel plot is drawn for)."""
+    return [p["timepoint"] for p in regression_plan() if p["covariate"] == "se" and p["k"] > 0]
+
+
+def funnel_inputs(wildcards):
+    """A funnel plot's studies, the pooled_rate fit (pooled line), and the Egger-type fit when there is one."""
+    tp = wildcards.timepoint
+    inputs = {"used": f"results/data/regression_se/{tp}/used.csv",
+              "pooled": f"results/fits/pooled_rate/{tp}/idata.nc",
+              "pooled_diagnostics": f"results/diagnostics/pooled_rate/{tp}/diagnostics.csv"}
+    if any(p["covariate"] == "se" and p["timepoint"] == tp and p["fitted"] for p in regression_plan()):
+        inputs["egger"] = f"results/fits/regression_se/{tp}/idata.nc"
+        inputs["egger_diagnostics"] = f"results/diagnostics/regression_se/{tp}/diagnostics.csv"
+    return inputs
+
+
 def regression_outputs():
-    return []
+    section, outputs = config["meta_regression"], []
+    if section["covariates"]:
+        outputs.append("results/regression/meta_regression.csv")
+    if section["small_study"]:
+        outputs.append("results/regression/small_study.csv")
+        outputs += [f"results/regression/funnel_{tp}.png" for tp in regression_timepoints()]
+    return outputs
 
 
 # -- validation.smk: the on-demand validation target (not part of rule all) -----
+wildcard_constraints:
+    scenario="[A-Za-z0-9_]+",
+    rep="[0-9]+",
+
+
+def validation_prior_set(key):
+    """The prior set named by ``validation.<key>`` (null = the primary ``prior_set``)."""
+    name = config["validation"][key] or config["prior_set"]
+    if name not in config["prior_sets"]:
+        raise WorkflowError(f"config validation.{key}: no prior set named {name!r}; "
+                            f"defined: {', '.join(config['prior_sets'])}")
+    return name
+
+
+def validation_scenario(name):
+    """A validation scenario's design (config ``validation.scenarios.<name>``), checked."""
+    from crpsmeta.calibration import check_design
+
+    try:
+        design = config["validation"]["scenarios"][name]
+    except KeyError:
+        raise WorkflowError(f"no validation scenario {name!r}; defined: "
+                            f"{', '.join(config['validation']['scenarios'])}") from None
+    try:
+        check_design(design["model"], design)
+    except ValueError as exc:
+        raise WorkflowError(f"config validation.scenarios.{name}: {exc}") from None
+    return design
+
+
+def validation_replicates():
+    return [f"{r:03d}" for r in range(1, config["validation"]["replications"] + 1)]
+
+
+def validation_path(step, scenario, rep, filename):
+    """A replicate's fit or diagnostics path; its wildcards (model, fit unit, prior set) feed rule fit's params.
+
+    pooled_rate is the same model at both timepoints, so its replicates are fitted as ``immediate``.
+    """
+    model = validation_scenario(scenario)["model"]
+    unit = fit_units(model, ["immediate"])[0]
+    return (f"results/validation/{step}/{scenario}/{model}/{unit}/{validation_prior_set('fit_prior_set')}/"
+            f"{rep}/{filename}")
+
+
+def validation_simulation(wildcards):
+    """Everything a replicate's simulation needs: model, design, the truth's priors and its seed."""
+    from crpsmeta.api import priors_block
+
+    design = validation_scenario(wildcards.scenario)
+    prior_set = validation_prior_set("simulate_prior_set")
+    return {"model": design["model"], "design": dict(design), "prior_set": prior_set,
+            "priors": priors_block(config["prior_sets"][prior_set], design["model"]),
+            "reference_definition": config["placebo_adjusted"]["reference_definition"],
+            "seed": fit_seed(config["seed"], "validation-simulation", wildcards.scenario, wildcards.rep)}
+
+
+def validation_score_inputs(wildcards):
+    sampler = config["validation"]["sampler"]
+    if sampler["chains"] * sampler["draws"] < config["validation"]["sbc_draws"]:
+        raise WorkflowError("config validation.sbc_draws exceeds validation.sampler chains x draws")
+    reps = validation_replicates()
+    return {"truths": [f"results/validation/sims/{wildcards.scenario}/{r}/truth.json" for r in reps],
+            "idatas": [validation_path("fits", wildcards.scenario, r, "idata.nc") for r in reps],
+            "diagnostics": [validation_path("diagnostics", wildcards.scenario, r, "diagnostics.csv") for r in reps]}
+
+
+def validation_thresholds():
+    """The validation fits' convergence thresholds, every one demoted to a warning."""
+    bounds = {"r_hat": "max", "divergences": "max", "ess_bulk": "min", "ess_tail": "min", "ebfmi": "min"}
+    return {name: {bounds[name]: value, "on_failure": "warn"}
+            for name, value in config["validation"]["diagnostics"].items()}
+
+
+def validation_outputs():
+    """What the report rule writes and `snakemake validate` checks (not part of rule all)."""
+    names = ("coverage.csv", "bias.csv", "sbc_ranks.csv", "sbc_uniformity.csv", "fit_failures.csv",
+             "coverage.png", "sbc.png", "report.md")
+    return {name.replace(".", "_"): f"results/validation/{name}" for name in names}
 
 
 # ---- rule all ------------------------------------------------------------------

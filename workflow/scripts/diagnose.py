@@ -9,6 +9,8 @@ from crpsmeta.runlog import logged
 
 w = snakemake.wildcards
 label = f"{w.model}/{snakemake.params.prior_set}/{w.timepoint}"
+extra = [f"{k}={w[k]}" for k in sorted(w.keys()) if k not in ("model", "prior_set", "timepoint")]
+label += f" ({', '.join(extra)})" if extra else ""
 with logged(snakemake.log[0]):
     idata = az.from_netcdf(snakemake.input.idata)
     table = diagnostics_table(idata, snakemake.params.thresholds, model=w.model,

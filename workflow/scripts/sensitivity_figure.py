@@ -1,0 +1,12 @@
+"""Rule sensitivity_figure: the key estimands under every prior set."""
+
+import pandas as pd
+
+from crpsmeta.runlog import logged
+from crpsmeta.sensitivity import sensitivity_figure
+
+with logged(snakemake.log[0]):
+    estimands = pd.read_csv(snakemake.input.estimands)
+    fig = sensitivity_figure(estimands, key_estimands=snakemake.params.key_estimands,
+                             primary=snakemake.params.primary, prob=snakemake.params.interval["prob"])
+    fig.savefig(snakemake.output.png, dpi=110)
