@@ -20,6 +20,8 @@ SCHEMAS = {
 # (model, fit unit) pairs with data, filled by validate_inputs(); a fit unit is
 # a timepoint, or "joint" for placebo_adjusted (both timepoints in one fit)
 FITS = []
+# The validated data tables (studies, outcomes), loaded once by validate_inputs()
+TABLES = {}
 # (model, fit unit) -> the studies left out one at a time (criticism.influence),
 # filled by validate_inputs()
 LOSO = {}
@@ -60,6 +62,7 @@ def validate_inputs():
     if issues:
         sys.stderr.write(str(InputValidationError(issues)) + "\n")
         raise WorkflowError("input validation failed; see the list above. Nothing was run.")
+    TABLES.update(studies=studies, outcomes=outcomes)
     FITS.clear()
     LOSO.clear()
     for model in config["models"]:
@@ -241,7 +244,7 @@ def regression_plan():
     if _REGRESSION_PLAN:
         return _REGRESSION_PLAN
     section = config["meta_regression"]
-    studies, outcomes = load_tables(STUDIES_CSV, OUTCOMES_CSV, _schema("studies"), _schema("outcomes"))
+    studies, outcomes = TABLES["studies"], TABLES["outcomes"]
     for covariate in [*section["covariates"], *(["se"] if section["small_study"] else [])]:
         model = f"regression_{covariate}"
         options = regression_options(model)
@@ -374,8 +377,9 @@ def validation_score_inputs(wildcards):
 
 def validation_thresholds():
     """The validation fits' convergence thresholds, every one demoted to a warning."""
-    bounds = {"r_hat": "max", "divergences": "max", "ess_bulk": "min", "ess_tail": "min", "ebfmi": "min"}
-    return {name: {bounds[name]: value, "on_failure": "warn"}
+    from crpsmeta.diagnostics import DIAGNOSTICS
+
+    return {name: {DIAGNOSTICS[name]: value, "on_failure": "warn"}
             for name, value in config["validation"]["diagnostics"].items()}
 
 

@@ -21,7 +21,7 @@ rule power_scaling:
 
 rule collect_power_scaling:
     input:
-        tables=fit_paths("results/sensitivity/power_scaling/{model}/{timepoint}/power_scaling.csv"),
+        table=fit_paths("results/sensitivity/power_scaling/{model}/{timepoint}/power_scaling.csv"),
     output:
         table="results/sensitivity/power_scaling.csv",
     log:
@@ -29,7 +29,7 @@ rule collect_power_scaling:
     conda:
         "../envs/crpsmeta.yaml"
     script:
-        "../scripts/concat_tables.py"
+        "../scripts/collect_summaries.py"
 
 
 rule sensitivity_figure:
