@@ -2,9 +2,11 @@
 #
 # Table of contents. Run `snakemake --cores all` (or `bash run.sh analysis`).
 #   1. config        config/config.yaml, validated against workflow/schemas/config.schema.yaml
-#   2. validation    data/studies.csv and data/outcomes.csv, validated before any job runs
+#   2. validation    data/studies.csv, data/outcomes.csv (and data/published.csv), validated before any job runs
 #   3. rules         workflow/rules/*.smk (helpers in common.smk)
-#   4. rule all      everything the analysis writes under results/
+#   4. rule all      everything the analysis writes under results/, ending in results/report/index.html
+#
+# `snakemake --report report.html` builds Snakemake's own report from the registered outputs.
 
 from snakemake.utils import min_version
 
@@ -12,6 +14,9 @@ min_version("9.0")
 
 
 configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
@@ -29,6 +34,7 @@ include: "workflow/rules/criticism.smk"
 include: "workflow/rules/checks.smk"
 include: "workflow/rules/regression.smk"
 include: "workflow/rules/validation.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

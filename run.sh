@@ -37,9 +37,25 @@ if [ ! -f "$stamp" ]; then
 fi
 export PATH="$PWD/$venv/bin:$PATH"
 
+# The report's browser test drives Debian's chromium through chromium-driver;
+# as root (CI, a fresh container) they are installed here, else say how.
+ensure_browser() {
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "run.sh: installing Debian's chromium and chromium-driver (for the report's browser test)" >&2
+    if ! { apt-get install -y chromium chromium-driver || { apt-get update && apt-get install -y chromium chromium-driver; }; } \
+         > "$venv/apt.log" 2>&1; then
+      tail -n 20 "$venv/apt.log" >&2; echo "run.sh: chromium could not be installed; the browser test will fail" >&2
+    fi
+  else
+    echo "run.sh: chromium and chromedriver are missing; the browser test will fail until you run" \
+         "'sudo apt-get install chromium chromium-driver'" >&2
+  fi
+}
+
 case "$command" in
   analysis) exec snakemake --cores all "$@" ;;
-  test) exec python -m pytest "$@" ;;
+  test) ensure_browser; exec python -m pytest "$@" ;;
   setup) exit 0 ;;
   *) usage ;;
 esac

@@ -48,3 +48,67 @@ def test_public_columns_are_the_issue_s_in_order():
     required = ["model", "prior_set", "timepoint", "estimand", "mean", "sd", "median", "lower", "upper",
                 "interval_prob", "r_hat", "ess_bulk", "ess_tail"]
     assert [c for c in ESTIMAND_COLUMNS if c in required] == required
+
+
+# ---- placebo_adjusted: new-study predictions and the placebo decomposition ----
+def _posterior(tau, tau_placebo, rho=0.0, design_bias=0.5, draws_per_chain=20000, seed=3):
+    """A fake placebo_adjusted posterior with known population values (chain, draw[, timepoint])."""
+    rng = np.random.default_rng(seed)
+    shape = (2, draws_per_chain)
+    tp = ["immediate", "followup"]
+    placebo_mu = np.broadcast_to(np.array([-0.5, -0.4]), (*shape, 2)) + 0.1 * rng.normal(size=(*shape, 2))
+    effect = np.broadcast_to(np.array([1.2, 0.6]), (*shape, 2)) + 0.1 * rng.normal(size=(*shape, 2))
+    scalar = lambda v: xr.DataArray(np.full(shape, float(v)), dims=("chain", "draw"))  # noqa: E731
+    return xr.Dataset({
+        "placebo_mu": xr.DataArray(placebo_mu, dims=("chain", "draw", "timepoint"), coords={"timepoint": tp}),
+        "effect": xr.DataArray(effect, dims=("chain", "draw", "timepoint"), coords={"timepoint": tp}),
+        "tau": scalar(tau), "tau_placebo": scalar(tau_placebo), "rho": scalar(rho),
+        "design_bias": scalar(design_bias)})
+
+
+def _expit(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def test_new_study_prediction_equals_the_pooled_rate_without_heterogeneity():
+    from crpsmeta.estimands import placebo_adjusted_derived
+
+    post = _posterior(tau=0.0, tau_placebo=0.0)
+    d = placebo_adjusted_derived(post, seed=1)
+    pm, eff = post["placebo_mu"].values, post["effect"].values
+    np.testing.assert_allclose(d["predicted_placebo_rate"], _expit(pm))
+    np.testing.assert_allclose(d["predicted_risk_difference"], _expit(pm + eff) - _expit(pm))
+
+
+def test_new_study_prediction_is_wider_than_the_credible_interval_and_has_the_right_spread():
+    from crpsmeta.estimands import placebo_adjusted_derived
+
+    post = _posterior(tau=0.8, tau_placebo=0.5, rho=0.7)
+    d = placebo_adjusted_derived(post, seed=1)
+    pm, eff = post["placebo_mu"].values, post["effect"].values
+    pred_rd, rd = d["predicted_risk_difference"], _expit(pm + eff) - _expit(pm)
+    for i in range(2):
+        wp = np.subtract(*np.quantile(pred_rd[..., i], [0.975, 0.025]))
+        wc = np.subtract(*np.quantile(rd[..., i], [0.975, 0.025]))
+        assert wp > 1.5 * wc
+    # on the logit scale the new study's placebo arm has SD sqrt(0.1^2 + 0.5^2)
+    logit = np.log(d["predicted_placebo_rate"] / (1 - d["predicted_placebo_rate"]))
+    assert logit[..., 0].std() == pytest.approx(np.hypot(0.1, 0.5), rel=0.03)
+    # the new study's effects at the two timepoints are correlated by rho (0.7 x tau^2 / total variance)
+    delta = np.log(d["predicted_ketamine_rate"] / (1 - d["predicted_ketamine_rate"])) - logit
+    r = np.corrcoef(delta[..., 0].ravel(), delta[..., 1].ravel())[0, 1]
+    assert r == pytest.approx(0.7 * 0.64 / (0.64 + 0.01), abs=0.03)
+
+
+def test_placebo_share_decomposes_the_single_arm_rate_and_is_reproducible():
+    from crpsmeta.estimands import placebo_adjusted_derived
+
+    post = _posterior(tau=0.3, tau_placebo=0.3, design_bias=0.5)
+    d = placebo_adjusted_derived(post, seed=7)
+    pm, eff = post["placebo_mu"].values, post["effect"].values
+    np.testing.assert_allclose(d["single_arm_rate"], _expit(pm + eff + 0.5))
+    np.testing.assert_allclose(d["placebo_share"] * d["single_arm_rate"], _expit(pm))
+    again = placebo_adjusted_derived(post, seed=7)
+    other = placebo_adjusted_derived(post, seed=8)
+    np.testing.assert_array_equal(again["predicted_risk_difference"], d["predicted_risk_difference"])
+    assert not np.array_equal(other["predicted_risk_difference"], d["predicted_risk_difference"])

@@ -8,7 +8,8 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ["ESTIMAND_COLUMNS", "ESTIMANDS", "summarize_draws", "estimands_table", "study_table",
-           "study_effects_table", "clopper_pearson", "contraction", "nnt_row", "probability_row", "moment_ess"]
+           "study_effects_table", "clopper_pearson", "contraction", "nnt_row", "probability_row", "moment_ess",
+           "placebo_adjusted_derived"]
 
 # The public column order of results/summaries/estimands.csv.
 ESTIMAND_COLUMNS = ["model", "prior_set", "timepoint", "estimand", "mean", "sd", "median", "lower", "upper",
@@ -78,6 +79,68 @@ def contraction(posterior, prior) -> float:
     if pri.size < 2 or not np.var(pri) > 0:
         return float("nan")
     return float(1.0 - np.var(post) / np.var(pri))
+
+
+def _draws_row(post, prior, prob, interval_type, note="", **labels) -> dict:
+    """A row from posterior draws (chain, draw) and, when given, prior draws (for the contraction)."""
+    row = {**labels, **summarize_draws(post, prob, interval_type), "note": note}
+    row["contraction"] = contraction(post, prior) if prior is not None else float("nan")
+    return row
+
+
+def _new_study_normals(shape, rho, rng) -> np.ndarray:
+    """Standard normal pairs (immediate, follow-up) with correlation ``rho`` (one per draw): shape + (2,)."""
+    z = rng.standard_normal((*shape, 2))
+    return np.stack([z[..., 0], rho * z[..., 0] + np.sqrt(1.0 - rho ** 2) * z[..., 1]], axis=-1)
+
+
+def placebo_adjusted_derived(group, seed: int) -> dict[str, np.ndarray]:
+    """Quantities of the placebo-adjusted model derived from one group's draws (posterior or prior).
+
+    Every array has shape (chain, draw, timepoint):
+
+    - ``predicted_placebo_rate``, ``predicted_ketamine_rate``,
+      ``predicted_risk_difference``: a new randomised study's arms, drawing
+      its study effects from the random-effects distributions (correlated
+      across timepoints by ``rho``), at the reference responder definition;
+      the spread is the prediction interval (as bayesmeta's ``predict``);
+    - ``single_arm_rate``: the expected responder rate of an uncontrolled
+      series, ``invlogit(placebo_mu + effect + design_bias)``, i.e. the raw
+      rate the single-arm studies estimate;
+    - ``placebo_share``: placebo response rate / single-arm rate, the share of
+      the raw responder rate that the placebo term explains.
+
+    ``seed`` fixes the new-study draws, so the same record gives the same numbers.
+    """
+    rng = np.random.default_rng(int(seed))
+    placebo_mu = np.asarray(group["placebo_mu"].transpose("chain", "draw", "timepoint").values, dtype=float)
+    effect = np.asarray(group["effect"].transpose("chain", "draw", "timepoint").values, dtype=float)
+    shape = placebo_mu.shape[:2]
+    scalar = lambda name, default: (np.asarray(group[name].values, dtype=float) if name in group  # noqa: E731
+                                    else np.full(shape, default))
+    rho = scalar("rho", 0.0)
+    tau, tau_placebo = scalar("tau", 0.0)[..., None], scalar("tau_placebo", 0.0)[..., None]
+    bias = scalar("design_bias", 0.0)[..., None]
+    u, v = _new_study_normals(shape, rho, rng), _new_study_normals(shape, rho, rng)
+    expit = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
+    alpha_new = placebo_mu + tau_placebo * v
+    delta_new = effect + tau * u
+    placebo_rate, single_arm = expit(placebo_mu), expit(placebo_mu + effect + bias)
+    return {"predicted_placebo_rate": expit(alpha_new),
+            "predicted_ketamine_rate": expit(alpha_new + delta_new),
+            "predicted_risk_difference": expit(alpha_new + delta_new) - expit(alpha_new),
+            "single_arm_rate": single_arm,
+            "placebo_share": placebo_rate / single_arm}
+
+
+# placebo_adjusted rows derived by placebo_adjusted_derived(): estimand -> note
+PLACEBO_ADJUSTED_DERIVED_NOTES = {
+    "predicted_placebo_rate": "prediction: placebo rate in a new randomised study",
+    "predicted_ketamine_rate": "prediction: ketamine rate in a new randomised study",
+    "predicted_risk_difference": "prediction: risk difference in a new randomised study",
+    "single_arm_rate": "expected rate of an uncontrolled series: placebo + ketamine effect + design bias",
+    "placebo_share": "placebo response rate / single_arm_rate: share of the raw rate the placebo term explains",
+}
 
 
 def _row(idata, var, sel, prob, interval_type, **labels) -> dict:
@@ -157,6 +220,11 @@ def estimands_table(idata, *, model: str, prior_set: str, timepoint: str, prob: 
                          "ess_bulk": float("nan"), "ess_tail": float("nan"), "contraction": float("nan"),
                          "note": "prior effective sample size of the MAP prior (moment method, as RBesT)"})
     elif model == "placebo_adjusted":
+        seed = int(idata.attrs.get("seed", 0))
+        derived = placebo_adjusted_derived(idata.posterior, seed)
+        prior_derived = (placebo_adjusted_derived(idata.prior, seed) if "prior" in idata.groups()
+                         and {"placebo_mu", "effect"} <= set(idata.prior.data_vars) else None)
+        tp_index = {str(t): i for i, t in enumerate(idata.posterior["timepoint"].values)}
         for tp in timepoints:
             labels = dict(model=model, prior_set=prior_set, timepoint=tp)
             sel = {"timepoint": tp}
@@ -167,6 +235,16 @@ def estimands_table(idata, *, model: str, prior_set: str, timepoint: str, prob: 
             rows.append(probability_row(rd > 0, estimand="prob_risk_difference_gt_0", **labels))
             rows.append(probability_row(rd > threshold, estimand="prob_risk_difference_gt_threshold", **labels))
             rows[-1]["note"] = f"P(risk difference > {threshold:g}); " + rows[-1]["note"]
+            i = tp_index[tp]
+            for estimand, note in PLACEBO_ADJUSTED_DERIVED_NOTES.items():
+                # a ratio's prior variance is dominated by its tails: no contraction for placebo_share
+                prior = (prior_derived[estimand][..., i] if prior_derived is not None
+                         and estimand != "placebo_share" else None)
+                rows.append(_draws_row(derived[estimand][..., i], prior, prob, interval_type, note=note,
+                                       estimand=estimand, **labels))
+            rows.append(probability_row(derived["predicted_risk_difference"][..., i] > 0,
+                                        estimand="prob_predicted_risk_difference_gt_0", **labels))
+            rows[-1]["note"] = "P(a new randomised study's risk difference > 0); " + rows[-1]["note"]
             if tp == "followup":
                 rows.append(_row(idata, "persistence", None, prob, interval_type, estimand="persistence", **labels))
                 rows[-1]["note"] = "follow-up log odds ratio as a fraction of the immediate one"

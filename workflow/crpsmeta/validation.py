@@ -38,6 +38,7 @@ __all__ = [
     "validate_config",
     "load_tables",
     "cross_table_issues",
+    "load_published",
 ]
 
 CONTROLLED_DESIGNS = ("rct", "nonrandomized_controlled")
@@ -597,3 +598,29 @@ def load_tables(studies_path: str | Path, outcomes_path: str | Path, studies_sch
     if issues:
         raise InputValidationError(issues)
     return _typed(studies, studies_schema), _typed(outcomes, outcomes_schema)
+
+
+def load_published(path: str | Path, schema: dict, display_name: str | None = None) -> pd.DataFrame:
+    """Read and validate data/published.csv (published pooled figures, comparators only).
+
+    Besides the schema: ``lower_pct <= estimate_pct <= upper_pct`` where given,
+    and one row per synthesis x timepoint x estimand.
+    """
+    name = display_name or str(path)
+    records, lines, issues = read_table(path, schema, name)
+    seen = {}
+    for rec, line in zip(records, lines):
+        est, lo, hi = rec.get("estimate_pct"), rec.get("lower_pct"), rec.get("upper_pct")
+        for column, value, ok in (("lower_pct", lo, lo is None or est is None or lo <= est),
+                                  ("upper_pct", hi, hi is None or est is None or hi >= est)):
+            if not ok:
+                issues.append(Issue(name, line, rec["_row"], column, value, "interval_contains_estimate",
+                                    f"the interval must contain estimate_pct {est}"))
+        key = (rec.get("synthesis_id"), rec.get("timepoint"), rec.get("estimand"))
+        if key in seen:
+            issues.append(Issue(name, line, rec["_row"], "synthesis_id", rec.get("synthesis_id"), "duplicate_key",
+                                f"{key} already given on line {seen[key]}"))
+        seen.setdefault(key, line)
+    if issues:
+        raise InputValidationError(issues)
+    return _typed(_frame(records, lines, schema), schema)

@@ -11,9 +11,13 @@ rule predictive_checks:
     output:
         prior="results/checks/{model}/{timepoint}/prior_predictive.csv",
         rates="results/checks/{model}/{timepoint}/prior_rates.csv",
-        prior_png="results/checks/{model}/{timepoint}/prior_predictive.png",
+        prior_png=report("results/checks/{model}/{timepoint}/prior_predictive.png",
+                         caption="../report/captions/predictive.rst", category="5. Diagnostics",
+                         subcategory="predictive checks"),
         posterior="results/checks/{model}/{timepoint}/posterior_predictive.csv",
-        posterior_png="results/checks/{model}/{timepoint}/posterior_predictive.png",
+        posterior_png=report("results/checks/{model}/{timepoint}/posterior_predictive.png",
+                             caption="../report/captions/predictive.rst", category="5. Diagnostics",
+                             subcategory="predictive checks"),
     log:
         "results/logs/checks/predictive_checks/{model}/{timepoint}.log",
     params:
@@ -33,7 +37,8 @@ rule loo_pit:
     output:
         table="results/checks/{model}/{timepoint}/loo_pit.csv",
         uniformity="results/checks/{model}/{timepoint}/loo_pit_uniformity.csv",
-        png="results/checks/{model}/{timepoint}/loo_pit.png",
+        png=report("results/checks/{model}/{timepoint}/loo_pit.png", caption="../report/captions/loo_pit.rst",
+                   category="5. Diagnostics", subcategory="predictive checks"),
     log:
         "results/logs/checks/loo_pit/{model}/{timepoint}.log",
     params:

@@ -7,15 +7,17 @@ import yaml
 
 from crpsmeta.api import fit_units, model_inputs
 from crpsmeta.sampling import fit_seed
-from crpsmeta.validation import InputValidationError, load_tables, validate_config
+from crpsmeta.validation import InputValidationError, load_published, load_tables, validate_config
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 STUDIES_CSV = "data/studies.csv"
 OUTCOMES_CSV = "data/outcomes.csv"
+PUBLISHED_CSV = "data/published.csv"  # optional: published pooled figures, shown beside ours in the report
 SCHEMAS = {
     "config": str(SCHEMA_DIR / "config.schema.yaml"),
     "studies": str(SCHEMA_DIR / "studies.schema.yaml"),
     "outcomes": str(SCHEMA_DIR / "outcomes.schema.yaml"),
+    "published": str(SCHEMA_DIR / "published.schema.yaml"),
 }
 # (model, fit unit) pairs with data, filled by validate_inputs(); a fit unit is
 # a timepoint, or "joint" for placebo_adjusted (both timepoints in one fit)
@@ -59,6 +61,11 @@ def validate_inputs():
         studies, outcomes = load_tables(STUDIES_CSV, OUTCOMES_CSV, _schema("studies"), _schema("outcomes"))
     except InputValidationError as exc:
         issues += exc.issues
+    if Path(PUBLISHED_CSV).exists():
+        try:
+            load_published(PUBLISHED_CSV, _schema("published"))
+        except InputValidationError as exc:
+            issues += exc.issues
     if issues:
         sys.stderr.write(str(InputValidationError(issues)) + "\n")
         raise WorkflowError("input validation failed; see the list above. Nothing was run.")
@@ -403,4 +410,81 @@ def all_outputs():
     ]
     if {"pooled_rate", "placebo_adjusted"} <= models:
         outputs.append("results/comparison/loo.csv")
-    return outputs + criticism_outputs() + checks_outputs() + regression_outputs()
+    return outputs + criticism_outputs() + checks_outputs() + regression_outputs() + report_outputs()
+
+
+# -- report.smk: the posterior report (issue 5) ---------------------------------
+
+
+def sof_inputs(wildcards):
+    """The summary of findings' inputs: collected estimands and gates, each primary fit's data, published figures."""
+    return {"estimands": "results/summaries/estimands.csv",
+            "diagnostics": "results/diagnostics/diagnostics.csv",
+            "outcomes": OUTCOMES_CSV,
+            "used": fit_paths("results/data/{model}/{timepoint}/used.csv"),
+            "published": [PUBLISHED_CSV] if Path(PUBLISHED_CSV).exists() else []}
+
+
+def _git_state():
+    """The workflow's git commit and whether its tracked files differ from it (None outside a git checkout)."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "-C", workflow.basedir, *args], capture_output=True, text=True, timeout=30)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode:
+            return {"commit": None, "dirty": None}
+        status = git("status", "--porcelain", "--untracked-files=no")
+        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def report_inputs(wildcards):
+    """Everything the report page shows, by section (every path is an output of rule all or a data file)."""
+    models = {m for m, _ in FITS}
+    text, config_name = _config_text()
+    inputs = {
+        "sof": "results/report/summary_of_findings.csv",
+        "time_course": "results/report/time_course.png",
+        "placebo_explained": "results/report/placebo_explained.png",
+        "estimands": "results/summaries/estimands.csv",
+        "study_estimates": "results/summaries/study_estimates.csv",
+        "forest": fit_paths("results/plots/{model}/forest_{timepoint}.png", models=["pooled_rate", "placebo_map"]),
+        "prior_posterior": fit_paths("results/report/fits/{model}/{timepoint}/prior_posterior.png"),
+        "rank": fit_paths("results/report/fits/{model}/{timepoint}/rank.png"),
+        "diagnostics": "results/sensitivity/diagnostics.csv",
+        "predictive_checks": "results/checks/predictive_checks.csv",
+        "predictive_figures": [p for p in checks_outputs() if p.endswith(".png")],
+        "sensitivity": "results/sensitivity/estimands.csv",
+        "sensitivity_figure": "results/sensitivity/estimands.png",
+        "power_scaling": "results/sensitivity/power_scaling.csv",
+        "influence": [p for p in criticism_outputs() if p.startswith("results/influence/")],
+        "regression": regression_outputs(),
+        "records": per_set_paths("fits", "idata.nc"),
+        "used": fit_paths("results/data/{model}/{timepoint}/used.csv"),
+        "gaps": fit_paths("results/data/{model}/{timepoint}/gaps.csv"),
+        "studies": STUDIES_CSV,
+        "outcomes": OUTCOMES_CSV,
+        "published": [PUBLISHED_CSV] if Path(PUBLISHED_CSV).exists() else [],
+        "config": config_name,
+    }
+    if {"pooled_rate", "placebo_adjusted"} <= models:
+        inputs["loo"] = ["results/comparison/loo.csv", "results/comparison/pareto_k.csv"]
+    return inputs
+
+
+def report_params(wildcards):
+    """What the page says about the run that is not in a file: settings, fits, git state."""
+    return {"fits": [list(f) for f in FITS], "prior_set": config["prior_set"], "timepoints": config["timepoints"],
+            "interval": config["interval"], "sampler": config["sampler"], "seed": config["seed"],
+            "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
+            "reference_definition": config["placebo_adjusted"]["reference_definition"],
+            "sensitivity_sets": sensitivity_sets(), "effective_config": yaml.safe_dump(dict(config), sort_keys=False),
+            "git": _git_state(), "published_schema": SCHEMAS["published"]}
+
+
+def report_outputs():
+    return ["results/report/index.html", "results/report/summary_of_findings.csv"]

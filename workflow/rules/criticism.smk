@@ -36,7 +36,8 @@ rule sensitivity_figure:
     input:
         estimands="results/sensitivity/estimands.csv",
     output:
-        png="results/sensitivity/estimands.png",
+        png=report("results/sensitivity/estimands.png", caption="../report/captions/sensitivity.rst",
+                   category="6. Sensitivity"),
     log:
         "results/logs/sensitivity_figure.log",
     params:
@@ -103,7 +104,8 @@ rule collect_leave_one_out:
     output:
         table="results/influence/{model}/{timepoint}/leave_one_out.csv",
         top="results/influence/{model}/{timepoint}/most_influential.csv",
-        png="results/influence/{model}/{timepoint}/leave_one_out.png",
+        png=report("results/influence/{model}/{timepoint}/leave_one_out.png",
+                   caption="../report/captions/leave_one_out.rst", category="6. Sensitivity"),
     log:
         "results/logs/collect_leave_one_out/{model}/{timepoint}.log",
     params:

@@ -3,7 +3,8 @@ rule forest_plot:
         estimands="results/summaries/{model}/{timepoint}/estimands.csv",
         studies="results/summaries/{model}/{timepoint}/study_estimates.csv",
     output:
-        png="results/plots/{model}/forest_{timepoint}.png",
+        png=report("results/plots/{model}/forest_{timepoint}.png", caption="../report/captions/forest.rst",
+                   category="2. Forest plots"),
     log:
         "results/logs/forest_plot/{model}/{timepoint}.log",
     params:

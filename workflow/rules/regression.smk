@@ -41,7 +41,8 @@ rule regression_funnel:
     input:
         unpack(funnel_inputs),
     output:
-        png="results/regression/funnel_{timepoint}.png",
+        png=report("results/regression/funnel_{timepoint}.png", caption="../report/captions/funnel.rst",
+                   category="6. Sensitivity", subcategory="small-study effects"),
     log:
         "results/logs/regression/funnel_{timepoint}.log",
     params:

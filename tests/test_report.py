@@ -1,0 +1,230 @@
+"""The posterior report: summary of findings, evidence tables, the self-contained page in a real browser,
+and `snakemake --report`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, snakemake
+from crpsmeta.report import (SOF_ROWS, comparison_notes, evidence_counts, evidence_tables,
+                             external_asset_references, gate_status, summary_of_findings)
+
+
+def _estimands(rd_lower=0.08):
+    rows = []
+    for tp in ("immediate", "followup"):
+        for name, med, lo, hi in [("ketamine_response_rate", 0.7, 0.4, 0.9), ("placebo_response_rate", 0.35, 0.15, 0.6),
+                                  ("risk_difference", 0.32, rd_lower, 0.52), ("nnt", 3.1, 1.9, 13.0),
+                                  ("predicted_ketamine_rate", 0.7, 0.2, 0.95),
+                                  ("predicted_placebo_rate", 0.35, 0.08, 0.78),
+                                  ("predicted_risk_difference", 0.3, -0.03, 0.55), ("placebo_share", 0.54, 0.27, 0.9)]:
+            rows.append(dict(model="placebo_adjusted", prior_set="default", timepoint=tp, estimand=name, mean=med,
+                             median=med, lower=lo, upper=hi, note=""))
+        for name, p in [("prob_risk_difference_gt_0", 0.99), ("prob_risk_difference_gt_threshold", 0.96),
+                        ("prob_predicted_risk_difference_gt_0", 0.97)]:
+            rows.append(dict(model="placebo_adjusted", prior_set="default", timepoint=tp, estimand=name, mean=p,
+                             median=np.nan, lower=np.nan, upper=np.nan, note=""))
+        rows.append(dict(model="pooled_rate", prior_set="default", timepoint=tp, estimand="pooled_rate", mean=0.56,
+                         median=0.56, lower=0.19, upper=0.8, note=""))
+        rows.append(dict(model="pooled_rate", prior_set="default", timepoint=tp, estimand="predicted_rate",
+                         mean=0.56, median=0.56, lower=0.05, upper=0.95, note=""))
+        # another prior set must not leak into the table
+        rows.append(dict(model="pooled_rate", prior_set="vague", timepoint=tp, estimand="pooled_rate", mean=0.1,
+                         median=0.1, lower=0.0, upper=0.2, note=""))
+    return pd.DataFrame(rows)
+
+
+COUNTS = {"placebo_adjusted": {"immediate": {"studies": 5, "patients": 163, "study_ids": "A;B"},
+                               "followup": {"studies": 5, "patients": 177, "study_ids": "A;B"}},
+          "pooled_rate": {"immediate": {"studies": 3, "patients": 85, "study_ids": "A"},
+                          "followup": {"studies": 5, "patients": 177, "study_ids": "A"}}}
+
+
+def _sof(gates=None, estimands=None):
+    gates = gates if gates is not None else {("placebo_adjusted", "joint"): True, ("pooled_rate", "immediate"): True,
+                                             ("pooled_rate", "followup"): True}
+    return summary_of_findings(estimands if estimands is not None else _estimands(), prior_set="default",
+                               counts=COUNTS, gates=gates, timepoints=["immediate", "followup"], threshold=0.1,
+                               reference_definition="ge30pct", prob=0.95)
+
+
+def test_summary_of_findings_has_a_row_per_timepoint_and_estimand_with_intervals_and_counts():
+    sof = _sof()
+    assert [tuple(r) for r in sof[["timepoint", "estimand"]].values] == [
+        (tp, name) for tp in ("immediate", "followup") for name, *_ in SOF_ROWS]
+    rd = sof[(sof["timepoint"] == "immediate") & (sof["estimand"] == "risk_difference")].iloc[0]
+    assert (rd["estimate"], rd["lower"], rd["upper"], rd["pred_lower"], rd["pred_upper"]) == (0.32, 0.08, 0.52, -0.03, 0.55)
+    assert (rd["studies"], rd["patients"]) == (5, 163)
+    raw = sof[(sof["timepoint"] == "followup") & (sof["estimand"] == "pooled_rate")].iloc[0]
+    assert raw["estimate"] == 0.56 and (raw["studies"], raw["patients"]) == (5, 177)  # not the 'vague' row
+    prob = sof[sof["estimand"] == "prob_risk_difference_gt_0"].iloc[0]
+    assert prob["probability"] == 0.99 and prob["predictive_probability"] == 0.97
+    assert sof["sentence"].str.len().gt(40).all()
+    assert "32 percentage points" in rd["sentence"] and "8 to 52" in rd["sentence"]
+
+
+def test_summary_of_findings_says_when_the_nnt_interval_includes_no_benefit():
+    sof = _sof(estimands=_estimands(rd_lower=-0.05).assign(
+        lower=lambda d: np.where(d["estimand"] == "nnt", 1.9, d["lower"]),
+        upper=lambda d: np.where(d["estimand"] == "nnt", -20.0, d["upper"])))
+    nnt = sof[sof["estimand"] == "nnt"].iloc[0]
+    assert "includes no benefit" in nnt["sentence"] and "harm 20" in nnt["sentence"]
+
+
+def test_a_fit_that_failed_its_gate_is_marked_in_every_row_it_feeds():
+    sof = _sof(gates={("placebo_adjusted", "joint"): False, ("pooled_rate", "immediate"): True,
+                      ("pooled_rate", "followup"): True})
+    adjusted = sof[sof["model"] == "placebo_adjusted"]
+    assert (~adjusted["gate_passed"]).all() and adjusted["sentence"].str.startswith("NOT CONVERGED").all()
+    assert sof[sof["model"] == "pooled_rate"]["gate_passed"].all()
+    diagnostics = pd.DataFrame({"model": ["m", "m"], "timepoint": ["joint", "joint"], "passed": [True, False]})
+    assert gate_status(diagnostics) == {("m", "joint"): False}
+
+
+def test_evidence_counts_patients_per_arm_from_the_data_table():
+    outcomes = pd.DataFrame({"study_id": ["S1", "S1", "S1", "S2", "S2"], "arm": ["ketamine", "placebo", "ketamine",
+                                                                               "ketamine", "ketamine"],
+                             "timepoint": ["immediate"] * 3 + ["immediate", "followup"],
+                             "measure": ["pain", "pain", "responders", "responders", "responders"],
+                             "n": [30, 30, 28, 10, 9]})
+    used = pd.DataFrame({"study_id": ["S1", "S2", "S2"], "arm": ["ketamine_vs_placebo", "ketamine", "ketamine"],
+                         "timepoint": ["immediate", "immediate", "followup"], "n": [np.nan, 10, 9]})
+    counts = evidence_counts(outcomes, used, "joint")
+    assert counts["immediate"] == {"studies": 2, "patients": 30 + 30 + 10, "study_ids": "S1;S2"}
+    assert counts["followup"]["patients"] == 9
+    # a per-timepoint fit's used.csv has neither arm nor timepoint: ketamine arms at the fit's unit
+    assert evidence_counts(outcomes, pd.DataFrame({"study_id": ["S1"], "n": [28]}), "immediate")["immediate"][
+        "patients"] == 30
+
+
+def test_evidence_tables_list_exclusions_usage_and_gaps_including_silent_studies():
+    studies = pd.DataFrame({"study_id": ["S1", "S2", "S3"], "design": ["rct", "case_series", "rct"],
+                            "include": [True, True, False], "exclusion_reason": [None, None, "overlap"],
+                            "source": ["a", "b", "c"], "verification": ["primary"] * 3,
+                            "notes": ["", "no numeric outcome", ""]})
+    outcomes = pd.DataFrame({"study_id": ["S1"], "arm": ["ketamine"], "timepoint": ["immediate"],
+                             "measure": ["responders"], "n": [10], "responders": [5], "source": ["a"],
+                             "verification": ["primary"]})
+    tables = evidence_tables(studies, outcomes, {"pooled_rate/immediate": pd.DataFrame({"study_id": ["S1"]})},
+                             {"pooled_rate/immediate": pd.DataFrame(columns=["study_id", "reason"])})
+    assert tables["outcomes"]["used_by"].tolist() == ["pooled_rate/immediate"]
+    assert tables["excluded"]["study_id"].tolist() == ["S3"]
+    assert tables["included"].set_index("study_id")["contributes"].to_dict() == {"S1": "yes", "S2": "no"}
+    assert tables["gaps"]["study_id"].tolist() == ["S2"]
+
+
+def test_comparison_with_published_figures_quotes_both_numbers():
+    published = pd.DataFrame({"synthesis_id": ["Zhao2018"], "timepoint": ["immediate"], "estimate_pct": [69.0],
+                              "lower_pct": [53.0], "upper_pct": [84.0], "studies": [9]})
+    notes = comparison_notes(_sof(), published, "ge30pct")
+    assert "69 % [53, 84] (9 studies)" in notes[0] and "56 %" in notes[0] and "3 studies (85 patients)" in notes[0]
+    assert any("placebo" in n for n in notes[1:])
+
+
+def test_external_reference_detection():
+    assert external_asset_references('<img src="data:image/png;base64,AA"><a href="#x">') == []
+    assert external_asset_references('<script src="https://cdn.example/x.js"></script><img src="a.png">') == [
+        "https://cdn.example/x.js", "a.png"]
+
+
+# ---- the report the workflow writes (tests/tiny) -------------------------------
+def test_workflow_writes_a_self_contained_report(tiny):
+    page = (tiny / "results" / "report" / "index.html").read_text(encoding="utf-8")
+    assert external_asset_references(page) == []
+    for section in ("findings", "figures", "diagnostics", "sensitivity", "evidence", "reproducibility"):
+        assert f'id="{section}"' in page
+    sof = pd.read_csv(tiny / "results" / "report" / "summary_of_findings.csv")
+    assert set(sof["timepoint"]) == {"immediate", "followup"}
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert commit and commit in page
+    config_text = (tiny / "config" / "config.yaml").read_text(encoding="utf-8")
+    assert "Tiny test configuration" in config_text and "Tiny test configuration" in page
+    from crpsmeta.api import file_sha256
+
+    assert file_sha256(tiny / "data" / "outcomes.csv") in page
+    assert "Zhao2018" in page and "Why ours differ" in page
+
+
+def test_report_opens_in_headless_chromium_with_every_image_and_row(tiny):
+    from browser import inspect_report, missing_browser
+
+    reason = missing_browser()
+    if reason:
+        pytest.fail(f"the browser test needs Chromium: {reason}")
+    shot = tiny / "results" / "report" / "screenshot.png"
+    result = inspect_report(tiny / "results" / "report" / "index.html", shot)
+    assert result["console"] == []
+    assert result["external"] == []
+    assert len(result["images"]) >= 10
+    assert all(i["naturalWidth"] > 0 and i["complete"] for i in result["images"]), result["images"]
+    sof = pd.read_csv(tiny / "results" / "report" / "summary_of_findings.csv")
+    assert sorted(result["sof_rows"]) == sorted(map(tuple, sof[["timepoint", "estimand"]].values))
+    expected = {(tp, name) for tp in ("immediate", "followup") for name, *_ in SOF_ROWS}
+    assert set(result["sof_rows"]) == expected
+    assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_browser_check_catches_broken_images_and_script_errors(tmp_path):
+    from browser import inspect_report, missing_browser
+
+    reason = missing_browser()
+    if reason:
+        pytest.fail(f"the browser test needs Chromium: {reason}")
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!doctype html><html><body><img src="data:image/png;base64,AAAA" alt="broken">'
+                   '<script>throw new Error("boom")</script></body></html>', encoding="utf-8")
+    result = inspect_report(bad)
+    assert any("boom" in e["message"] for e in result["console"])
+    assert result["images"][0]["naturalWidth"] == 0
+
+
+def test_snakemake_report_renders_every_caption_with_the_settings_used(tiny, tmp_path):
+    out = tmp_path / "snakemake_report.zip"
+    run = snakemake(tiny, "--report", str(out))
+    assert run.returncode == 0, run.stderr[-3000:]
+    with zipfile.ZipFile(out) as z:
+        text = "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()
+                         if n.endswith((".html", ".js", ".json")))
+    text = re.sub(r"(\\n|\s)+", " ", text)  # caption line breaks are kept as \n inside the page's data
+    # captions are rendered (no Jinja left) and carry the run's own settings
+    assert "{{ snakemake" not in text and "snakemake.params" not in text and "snakemake.config" not in text
+    assert "Prior set 'default'" in text  # prior_text of the forest and prior-posterior captions
+    assert "pymc, 2 chains x 800 draws" in text  # rank plot caption from the tiny config's sampler
+
+
+def test_published_figures_are_validated_with_file_row_column_value_and_rule(tmp_path, schemas):
+    import yaml
+
+    from crpsmeta.validation import InputValidationError, load_published
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "published.schema.yaml").read_text())
+    table = load_published(ROOT / "data" / "published.csv", schema)
+    assert table["estimate_pct"].tolist() == [69, 58] and table["timepoint"].tolist() == ["immediate", "followup"]
+    bad = tmp_path / "published.csv"
+    lines = (ROOT / "data" / "published.csv").read_text(encoding="utf-8").splitlines()
+    bad.write_text("\n".join([lines[0], lines[1].replace(",69,53,84,", ",69,73,84,"), lines[1]]) + "\n",
+                   encoding="utf-8")
+    with pytest.raises(InputValidationError) as err:
+        load_published(bad, schema, "data/published.csv")
+    text = str(err.value)
+    assert "data/published.csv, line 2 (row 1), column 'lower_pct', value 73" in text
+    assert "[rule: interval_contains_estimate]" in text and "[rule: duplicate_key]" in text
+
+
+def test_the_workflow_refuses_bad_published_figures_before_running(tmp_path):
+    shutil.copytree(ROOT / "tests" / "tiny" / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "tests" / "tiny" / "data", tmp_path / "data")
+    path = tmp_path / "data" / "published.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",69,53,84,", ",690,53,84,"), encoding="utf-8")
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "data/published.csv" in run.stderr and "estimate_pct" in run.stderr and "690" in run.stderr
+    assert not (tmp_path / "results").exists()
