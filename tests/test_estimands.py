@@ -112,3 +112,30 @@ def test_placebo_share_decomposes_the_single_arm_rate_and_is_reproducible():
     other = placebo_adjusted_derived(post, seed=8)
     np.testing.assert_array_equal(again["predicted_risk_difference"], d["predicted_risk_difference"])
     assert not np.array_equal(other["predicted_risk_difference"], d["predicted_risk_difference"])
+
+
+def test_estimands_table_draws_new_studies_with_the_record_s_own_seed():
+    import arviz as az
+
+    from crpsmeta.estimands import estimands_table, record_seed
+
+    def record(seed):
+        post = _posterior(tau=0.5, tau_placebo=0.5, draws_per_chain=500)
+        post["placebo_response_rate"] = 1 / (1 + np.exp(-post.placebo_mu))
+        post["ketamine_response_rate"] = 1 / (1 + np.exp(-(post.placebo_mu + post.effect)))
+        post["risk_difference"] = post.ketamine_response_rate - post.placebo_response_rate
+        post["odds_ratio"] = np.exp(post.effect)
+        post["persistence"] = post.tau * 0 + 0.5
+        if seed is not None:
+            post.attrs["seed"] = seed  # where the fit rule stores it
+        return az.InferenceData(posterior=post)
+
+    def predicted(idata):
+        t = estimands_table(idata, model="placebo_adjusted", prior_set="default", timepoint="joint")
+        return t.set_index(["timepoint", "estimand"]).loc[("immediate", "predicted_risk_difference"), "lower"]
+
+    assert record_seed(record(11)) == 11
+    assert predicted(record(11)) == predicted(record(11))
+    assert predicted(record(11)) != predicted(record(12))
+    with pytest.raises(ValueError, match="no seed"):
+        estimands_table(record(None), model="placebo_adjusted", prior_set="default", timepoint="joint")

@@ -48,12 +48,19 @@ COUNTS = {"placebo_adjusted": {"immediate": {"studies": 5, "patients": 163, "stu
                           "followup": {"studies": 5, "patients": 177, "study_ids": "A"}}}
 
 
+POWER = pd.DataFrame({"model": ["placebo_adjusted", "placebo_adjusted", "pooled_rate", "pooled_rate"],
+                      "prior_set": ["default"] * 4, "timepoint": ["joint", "joint", "immediate", "followup"],
+                      "variable": ["risk_difference", "placebo_response_rate", "pooled_rate", "pooled_rate"],
+                      "element": ["immediate", "followup", np.nan, np.nan],
+                      "diagnosis": ["prior-dominated", "fine", "prior-data conflict", "fine"]})
+
+
 def _sof(gates=None, estimands=None):
     gates = gates if gates is not None else {("placebo_adjusted", "joint"): True, ("pooled_rate", "immediate"): True,
                                              ("pooled_rate", "followup"): True}
     return summary_of_findings(estimands if estimands is not None else _estimands(), prior_set="default",
                                counts=COUNTS, gates=gates, timepoints=["immediate", "followup"], threshold=0.1,
-                               reference_definition="ge30pct", prob=0.95)
+                               reference_definition="ge30pct", prob=0.95, power_scaling=POWER)
 
 
 def test_summary_of_findings_has_a_row_per_timepoint_and_estimand_with_intervals_and_counts():
@@ -69,6 +76,15 @@ def test_summary_of_findings_has_a_row_per_timepoint_and_estimand_with_intervals
     assert prob["probability"] == 0.99 and prob["predictive_probability"] == 0.97
     assert sof["sentence"].str.len().gt(40).all()
     assert "32 percentage points" in rd["sentence"] and "8 to 52" in rd["sentence"]
+    # each row carries the power-scaling diagnosis of its quantity, at its own fit and timepoint
+    diag = sof.set_index(["timepoint", "estimand"])["prior_sensitivity"]
+    assert diag[("immediate", "risk_difference")] == diag[("immediate", "nnt")] == "prior-dominated"
+    assert diag[("followup", "placebo_response_rate")] == "fine" and diag[("followup", "risk_difference")] == "-"
+    assert diag[("immediate", "pooled_rate")] == "prior-data conflict" and diag[("followup", "pooled_rate")] == "fine"
+    # the follow-up probability's caveat sits with the posterior probability, before the predictive one
+    follow = sof[(sof["timepoint"] == "followup") & (sof["estimand"] == "prob_risk_difference_gt_0")].iloc[0]
+    text = follow["sentence"]
+    assert text.index("is 99 %") < text.index("persistence") < text.index("new randomised study would find")
 
 
 def test_summary_of_findings_says_when_the_nnt_interval_includes_no_benefit():
@@ -76,7 +92,13 @@ def test_summary_of_findings_says_when_the_nnt_interval_includes_no_benefit():
         lower=lambda d: np.where(d["estimand"] == "nnt", 1.9, d["lower"]),
         upper=lambda d: np.where(d["estimand"] == "nnt", -20.0, d["upper"])))
     nnt = sof[sof["estimand"] == "nnt"].iloc[0]
-    assert "includes no benefit" in nnt["sentence"] and "harm 20" in nnt["sentence"]
+    assert "includes no difference" in nnt["sentence"] and "harm of 20" in nnt["sentence"]
+    harm = _sof(estimands=_estimands().assign(
+        median=lambda d: np.where(d["estimand"] == "nnt", -5.0, d["median"]),
+        lower=lambda d: np.where(d["estimand"] == "nnt", -3.0, d["lower"]),
+        upper=lambda d: np.where(d["estimand"] == "nnt", -12.0, d["upper"])))
+    text = harm[harm["estimand"] == "nnt"].iloc[0]["sentence"]
+    assert "worse than placebo" in text and "every 5 treated" in text and "3 to 12" in text and "-" not in text
 
 
 def test_a_fit_that_failed_its_gate_is_marked_in_every_row_it_feeds():
@@ -97,8 +119,10 @@ def test_evidence_counts_patients_per_arm_from_the_data_table():
                              "n": [30, 30, 28, 10, 9]})
     used = pd.DataFrame({"study_id": ["S1", "S2", "S2"], "arm": ["ketamine_vs_placebo", "ketamine", "ketamine"],
                          "timepoint": ["immediate", "immediate", "followup"], "n": [np.nan, 10, 9]})
-    counts = evidence_counts(outcomes, used, "joint")
-    assert counts["immediate"] == {"studies": 2, "patients": 30 + 30 + 10, "study_ids": "S1;S2"}
+    counts = evidence_counts(outcomes, used, "joint", {"S1": "rct", "S2": "case_series"})
+    assert counts["immediate"] == {"studies": 2, "patients": 30 + 30 + 10, "study_ids": "S1;S2",
+                                   "randomised_studies": 1, "randomised_patients": 60}
+    assert counts["followup"]["randomised_studies"] == 0
     assert counts["followup"]["patients"] == 9
     # a per-timepoint fit's used.csv has neither arm nor timepoint: ketamine arms at the fit's unit
     assert evidence_counts(outcomes, pd.DataFrame({"study_id": ["S1"], "n": [28]}), "immediate")["immediate"][
@@ -170,6 +194,10 @@ def test_report_opens_in_headless_chromium_with_every_image_and_row(tiny):
     expected = {(tp, name) for tp in ("immediate", "followup") for name, *_ in SOF_ROWS}
     assert set(result["sof_rows"]) == expected
     assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # kept for review beside the repository's own results (git-ignored)
+    review = ROOT / "results" / "report" / "browser_test_screenshot.png"
+    review.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, review)
 
 
 def test_the_browser_check_catches_broken_images_and_script_errors(tmp_path):
@@ -196,6 +224,10 @@ def test_snakemake_report_renders_every_caption_with_the_settings_used(tiny, tmp
     text = re.sub(r"(\\n|\s)+", " ", text)  # caption line breaks are kept as \n inside the page's data
     # captions are rendered (no Jinja left) and carry the run's own settings
     assert "{{ snakemake" not in text and "snakemake.params" not in text and "snakemake.config" not in text
+    # every caption file is used by a registered output of the tiny run, and rendered
+    for caption in sorted((ROOT / "workflow" / "report" / "captions").glob("*.rst")):
+        opening = " ".join(caption.read_text(encoding="utf-8").split("{{")[0].split()[:5])
+        assert opening in text, f"caption {caption.name} is not rendered in the report"
     assert "Prior set 'default'" in text  # prior_text of the forest and prior-posterior captions
     assert "pymc, 2 chains x 800 draws" in text  # rank plot caption from the tiny config's sampler
 

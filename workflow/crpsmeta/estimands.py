@@ -88,6 +88,14 @@ def _draws_row(post, prior, prob, interval_type, note="", **labels) -> dict:
     return row
 
 
+def record_seed(idata) -> int:
+    """The sampler seed a fit record stores (on the posterior group, where the fit writes its attributes)."""
+    for attrs in (idata.posterior.attrs, idata.attrs):
+        if "seed" in attrs:
+            return int(attrs["seed"])
+    raise ValueError("the record stores no seed (posterior attribute 'seed'); derived draws need one")
+
+
 def _new_study_normals(shape, rho, rng) -> np.ndarray:
     """Standard normal pairs (immediate, follow-up) with correlation ``rho`` (one per draw): shape + (2,)."""
     z = rng.standard_normal((*shape, 2))
@@ -104,6 +112,7 @@ def placebo_adjusted_derived(group, seed: int) -> dict[str, np.ndarray]:
       its study effects from the random-effects distributions (correlated
       across timepoints by ``rho``), at the reference responder definition;
       the spread is the prediction interval (as bayesmeta's ``predict``);
+      ``predicted_log_odds_ratio`` is that study's effect;
     - ``single_arm_rate``: the expected responder rate of an uncontrolled
       series, ``invlogit(placebo_mu + effect + design_bias)``, i.e. the raw
       rate the single-arm studies estimate;
@@ -129,6 +138,7 @@ def placebo_adjusted_derived(group, seed: int) -> dict[str, np.ndarray]:
     return {"predicted_placebo_rate": expit(alpha_new),
             "predicted_ketamine_rate": expit(alpha_new + delta_new),
             "predicted_risk_difference": expit(alpha_new + delta_new) - expit(alpha_new),
+            "predicted_log_odds_ratio": delta_new,
             "single_arm_rate": single_arm,
             "placebo_share": placebo_rate / single_arm}
 
@@ -138,8 +148,10 @@ PLACEBO_ADJUSTED_DERIVED_NOTES = {
     "predicted_placebo_rate": "prediction: placebo rate in a new randomised study",
     "predicted_ketamine_rate": "prediction: ketamine rate in a new randomised study",
     "predicted_risk_difference": "prediction: risk difference in a new randomised study",
+    "predicted_log_odds_ratio": "prediction: log odds ratio in a new randomised study",
     "single_arm_rate": "expected rate of an uncontrolled series: placebo + ketamine effect + design bias",
-    "placebo_share": "placebo response rate / single_arm_rate: share of the raw rate the placebo term explains",
+    "placebo_share": "placebo response rate / single_arm_rate: share of the uncontrolled-series rate (reference "
+                     "definition) that the placebo term explains",
 }
 
 
@@ -220,7 +232,7 @@ def estimands_table(idata, *, model: str, prior_set: str, timepoint: str, prob: 
                          "ess_bulk": float("nan"), "ess_tail": float("nan"), "contraction": float("nan"),
                          "note": "prior effective sample size of the MAP prior (moment method, as RBesT)"})
     elif model == "placebo_adjusted":
-        seed = int(idata.attrs.get("seed", 0))
+        seed = record_seed(idata)
         derived = placebo_adjusted_derived(idata.posterior, seed)
         prior_derived = (placebo_adjusted_derived(idata.prior, seed) if "prior" in idata.groups()
                          and {"placebo_mu", "effect"} <= set(idata.prior.data_vars) else None)

@@ -13,15 +13,18 @@ import mimetypes
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["SOF_COLUMNS", "TIMEPOINT_LABELS", "evidence_counts", "summary_of_findings", "time_course_figure",
-           "placebo_explained_figure", "key_parameters", "prior_posterior_figure", "rank_figure",
-           "data_uri", "table_html", "fmt", "render_report", "gate_status", "external_asset_references"]
+__all__ = ["SOF_COLUMNS", "SOF_ROWS", "TIMEPOINT_LABELS", "used_arms", "evidence_counts", "gate_status",
+           "summary_of_findings", "time_course_figure", "placebo_explained_figure", "effect_forest_figure",
+           "key_parameters", "prior_posterior_figure", "rank_figure", "data_uri", "table_html", "fmt", "pct",
+           "render_report", "external_asset_references", "gate_summary", "sensitivity_pivot", "record_provenance",
+           "evidence_tables", "comparison_notes", "report_caveats"]
 
 TIMEPOINT_LABELS = {"immediate": "end of infusion", "followup": "1-3 months"}
 WHEN = {"immediate": "the end of infusion", "followup": "1-3 months"}  # "at ..." in sentences
@@ -38,12 +41,19 @@ SOF_ROWS = [
     ("prob_risk_difference_gt_0", "P(ketamine better than placebo)", "placebo_adjusted",
      "prob_predicted_risk_difference_gt_0"),
     ("prob_risk_difference_gt_threshold", "P(difference above the clinical threshold)", "placebo_adjusted", None),
-    ("pooled_rate", "Raw pooled responder rate (uncontrolled, any definition)", "pooled_rate", "predicted_rate"),
-    ("placebo_share", "Share of the uncontrolled-series rate explained by placebo", "placebo_adjusted", None),
+    ("pooled_rate", "Raw pooled responder rate (ketamine arms as reported, any definition)", "pooled_rate",
+     "predicted_rate"),
+    ("placebo_share", "Share of an uncontrolled series' rate that placebo explains", "placebo_adjusted", None),
 ]
 SOF_COLUMNS = ["timepoint", "estimand", "label", "model", "estimate", "lower", "upper", "pred_lower", "pred_upper",
-               "probability", "predictive_probability", "studies", "patients", "study_ids", "gate_passed",
-               "sentence", "note"]
+               "probability", "predictive_probability", "studies", "patients", "randomised_studies",
+               "randomised_patients", "study_ids", "prior_sensitivity", "gate_passed", "sentence", "note"]
+# Summary row -> the power-scaling variable whose diagnosis it carries (results/sensitivity/power_scaling.csv).
+POWER_SCALING_VARIABLE = {"ketamine_response_rate": "ketamine_response_rate",
+                          "placebo_response_rate": "placebo_response_rate", "risk_difference": "risk_difference",
+                          "nnt": "risk_difference", "prob_risk_difference_gt_0": "risk_difference",
+                          "prob_risk_difference_gt_threshold": "risk_difference", "pooled_rate": "pooled_rate",
+                          "placebo_share": "placebo_response_rate"}
 
 
 def pct(x: float, digits: int = 0) -> str:
@@ -75,25 +85,36 @@ def used_arms(used: pd.DataFrame, unit: str) -> pd.DataFrame:
         subset=["study_id", "arm", "timepoint"])
 
 
-def evidence_counts(outcomes: pd.DataFrame, used: pd.DataFrame, unit: str) -> dict[str, dict]:
-    """Studies and patients behind a fit, per timepoint.
+CONTROLLED_DESIGNS = ("rct", "nonrandomized_controlled")
+
+
+def evidence_counts(outcomes: pd.DataFrame, used: pd.DataFrame, unit: str,
+                    designs: dict[str, str] | None = None) -> dict[str, dict]:
+    """Studies and patients behind a fit, per timepoint, in all and from controlled (placebo-arm) studies.
 
     ``used`` is a fit's ``used.csv`` (rows actually in the likelihood) and
     ``unit`` its fit unit. Patients: for each study arm used at a timepoint,
     the largest ``n`` that ``outcomes`` (the validated data table) gives for
-    that arm there, summed.
+    that arm there, summed. ``randomised_*`` count only studies whose design
+    (``designs``: study_id -> design, from studies.csv) is controlled.
     """
+    designs = designs or {}
     counts = {}
     for tp, rows in used_arms(used, unit).groupby("timepoint", sort=False):
-        ids = list(dict.fromkeys(rows["study_id"]))
-        patients = 0
+        ids, controlled = list(dict.fromkeys(rows["study_id"])), set()
+        patients = randomised = 0
         for r in rows.itertuples():
             match = outcomes[(outcomes["study_id"].astype(str) == r.study_id) & (outcomes["arm"] == r.arm)
                              & (outcomes["timepoint"] == tp)]
             n = pd.to_numeric(match["n"], errors="coerce").max() if len(match) else np.nan
             n = n if np.isfinite(n) else pd.to_numeric(pd.Series([r.n]), errors="coerce").iloc[0]
-            patients += int(n) if np.isfinite(n) else 0
-        counts[str(tp)] = {"studies": len(ids), "patients": patients, "study_ids": ";".join(ids)}
+            n = int(n) if np.isfinite(n) else 0
+            patients += n
+            if designs.get(r.study_id) in CONTROLLED_DESIGNS:
+                controlled.add(r.study_id)
+                randomised += n
+        counts[str(tp)] = {"studies": len(ids), "patients": patients, "study_ids": ";".join(ids),
+                           "randomised_studies": len(controlled), "randomised_patients": randomised}
     return counts
 
 
@@ -105,54 +126,81 @@ def gate_status(diagnostics: pd.DataFrame) -> dict[tuple[str, str], bool]:
     return out
 
 
+def _points(x: float) -> str:
+    return f"{100 * x:.0f}"
+
+
 def _sentence(estimand: str, r: dict, when: str, definition: str, prob_label: str, threshold: float) -> str:
     ci = f"{prob_label} CrI {pct(r['lower'])} to {pct(r['upper'])}"
     pi = (f"; a new study could see {pct(r['pred_lower'])} to {pct(r['pred_upper'])}"
           if np.isfinite(r.get("pred_lower", np.nan)) else "")
+    k = r.get("randomised_studies", 0)
+    basis = (f"model-based: {k} controlled {'study' if k == 1 else 'studies'} at this timepoint"
+             if k else "model-based: no controlled study at this timepoint, so the priors and the single-arm "
+                       "series carry it")
     if estimand == "ketamine_response_rate":
-        return (f"In a randomised comparison about {pct(r['estimate'])} of patients given ketamine report "
-                f"{definition} at {when} ({ci}){pi}.")
+        return (f"For a randomised comparison, about {pct(r['estimate'])} of patients given ketamine would report "
+                f"{definition} at {when} ({ci}){pi} ({basis}).")
     if estimand == "placebo_response_rate":
-        return f"About {pct(r['estimate'])} would report the same relief on placebo ({ci}){pi}."
+        return (f"About {pct(r['estimate'])} would report the same relief on placebo ({ci}){pi}; no placebo arm "
+                f"reports responders, so this rests mostly on the placebo prior.")
     if estimand == "risk_difference":
-        return (f"Ketamine adds about {100 * r['estimate']:.0f} percentage points over placebo at {when} "
-                f"({prob_label} CrI {100 * r['lower']:.0f} to {100 * r['upper']:.0f}){pi.replace(' %', ' points')}.")
+        pi_pts = (f"; a new study could see {_points(r['pred_lower'])} to {_points(r['pred_upper'])} points"
+                  if np.isfinite(r.get("pred_lower", np.nan)) else "")
+        return (f"Ketamine adds about {_points(r['estimate'])} percentage points over placebo at {when} "
+                f"({prob_label} CrI {_points(r['lower'])} to {_points(r['upper'])}){pi_pts} ({basis}).")
     if estimand == "nnt":
-        if r["lower"] > 0 and r["upper"] > 0:
-            return (f"About {r['estimate']:.0f} patients need ketamine rather than placebo for one more to "
-                    f"respond at {when} ({prob_label} CrI {r['lower']:.0f} to {r['upper']:.0f}).")
-        return (f"About {r['estimate']:.0f} patients need ketamine for one more to respond at {when}, but the "
-                f"interval includes no benefit (NNT to benefit {r['lower']:.0f}, through infinity, to NNT to harm "
-                f"{abs(r['upper']):.0f}).")
+        lo, hi, est = r["lower"], r["upper"], r["estimate"]
+        if lo > 0 and hi > 0:
+            return (f"About {est:.0f} patients need ketamine rather than placebo for one more to respond at {when} "
+                    f"({prob_label} CrI {lo:.0f} to {hi:.0f}).")
+        if lo < 0 and hi < 0:
+            return (f"Ketamine does worse than placebo at {when}: one more patient fails to respond for about every "
+                    f"{abs(est):.0f} treated (number needed to harm, {prob_label} CrI {min(abs(lo), abs(hi)):.0f} to "
+                    f"{max(abs(lo), abs(hi)):.0f}).")
+        side = (f"about {est:.0f} patients need ketamine for one more to respond" if est > 0 else
+                f"the median points to harm (one more non-responder per {abs(est):.0f} treated)")
+        return (f"At {when} {side}, but the interval includes no difference: it runs from a number needed to "
+                f"benefit of {lo:.0f} through infinity to a number needed to harm of {abs(hi):.0f}.")
     if estimand == "prob_risk_difference_gt_0":
+        same = (" (by the model's structure, not from follow-up data: the follow-up effect is the immediate one "
+                "times a persistence between 0 and 1, so the two probabilities are equal)"
+                if r["timepoint"] == "followup" else "")
         pred = (f"; the probability that a new randomised study would find ketamine ahead is "
                 f"{pct(r['predictive_probability'])}" if np.isfinite(r.get("predictive_probability", np.nan))
                 else "")
-        same_sign = (" (the model carries the immediate effect to follow-up times a persistence between 0 and 1, "
-                     "so this probability is the immediate one)" if r["timepoint"] == "followup" else "")
-        return f"The probability that ketamine beats placebo at {when} is {pct(r['probability'])}{pred}{same_sign}."
+        return f"The probability that ketamine beats placebo at {when} is {pct(r['probability'])}{same}{pred}."
     if estimand == "prob_risk_difference_gt_threshold":
         return (f"The probability that ketamine adds more than {100 * threshold:g} percentage points over placebo "
                 f"at {when} is {pct(r['probability'])}.")
     if estimand == "pooled_rate":
-        return (f"Pooling the uncontrolled ketamine arms as reported (mixed responder definitions, no placebo), "
-                f"about {pct(r['estimate'])} respond at {when} ({ci}){pi}; this is the number comparable to "
-                f"earlier pooled figures.")
+        return (f"Pooling the ketamine arms as reported (each study's own responder definition, several stricter "
+                f"than {definition}; no placebo), about {pct(r['estimate'])} respond at {when} ({ci}){pi}. This is "
+                f"the figure closest to earlier pooled rates.")
     if estimand == "placebo_share":
         over = ("; above 100 % means placebo alone could account for all of it" if r["upper"] > 1 else "")
         return (f"The placebo response accounts for about {pct(r['estimate'])} of the responder rate an "
-                f"uncontrolled series would show at {when} ({ci}{over}).")
+                f"uncontrolled series would show at {when} at {definition} ({ci}{over}).")
     return ""
 
 
 def summary_of_findings(estimands: pd.DataFrame, *, prior_set: str, counts: dict[str, dict[str, dict]],
                         gates: dict[tuple[str, str], bool], timepoints: list[str], threshold: float,
-                        reference_definition: str, prob: float) -> pd.DataFrame:
+                        reference_definition: str, prob: float,
+                        power_scaling: pd.DataFrame | None = None) -> pd.DataFrame:
     """The summary-of-findings table: one row per timepoint x estimand in :data:`SOF_ROWS` that was estimated.
 
     ``estimands`` is results/summaries/estimands.csv; ``counts`` maps model ->
-    :func:`evidence_counts`; ``gates`` comes from :func:`gate_status`.
+    :func:`evidence_counts`; ``gates`` comes from :func:`gate_status`;
+    ``power_scaling`` (results/sensitivity/power_scaling.csv, optional) gives
+    each row's prior-sensitivity diagnosis (see :data:`POWER_SCALING_VARIABLE`).
     """
+    diagnosis = {}
+    if power_scaling is not None and len(power_scaling):
+        ps = power_scaling[power_scaling["prior_set"] == prior_set]
+        for r in ps.itertuples():
+            element = "" if pd.isna(r.element) else str(r.element)
+            diagnosis[(str(r.model), str(r.timepoint), element, str(r.variable))] = str(r.diagnosis)
     est = estimands[estimands["prior_set"] == prior_set]
     rows = []
     prob_label = f"{100 * prob:g} %"
@@ -176,9 +224,13 @@ def summary_of_findings(estimands: pd.DataFrame, *, prior_set: str, counts: dict
                 else:
                     r["pred_lower"], r["pred_upper"] = float(sel.loc[pred, "lower"]), float(sel.loc[pred, "upper"])
             unit = "joint" if model == "placebo_adjusted" else tp
-            c = counts.get(model, {}).get(tp, {"studies": 0, "patients": 0, "study_ids": ""})
-            r.update(studies=c["studies"], patients=c["patients"], study_ids=c["study_ids"],
-                     gate_passed=gates.get((model, unit), False))
+            c = counts.get(model, {}).get(tp, {})
+            r.update(studies=c.get("studies", 0), patients=c.get("patients", 0), study_ids=c.get("study_ids", ""),
+                     randomised_studies=c.get("randomised_studies", 0),
+                     randomised_patients=c.get("randomised_patients", 0),
+                     gate_passed=gates.get((model, unit), False),
+                     prior_sensitivity=diagnosis.get((model, unit, tp if unit == "joint" else "",
+                                                      POWER_SCALING_VARIABLE.get(estimand, "")), "-"))
             when = WHEN.get(tp, tp)
             r["sentence"] = _sentence(estimand, r, when, definition, prob_label, threshold)
             if not r["gate_passed"]:
@@ -198,7 +250,7 @@ def time_course_figure(estimands: pd.DataFrame, published: pd.DataFrame, *, prio
     est = estimands[estimands["prior_set"] == prior_set]
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [3, 2]})
     x = np.arange(len(timepoints))
-    series = [("placebo_adjusted", "ketamine_response_rate", "predicted_ketamine_rate", "Ketamine (randomised)",
+    series = [("placebo_adjusted", "ketamine_response_rate", "predicted_ketamine_rate", "Ketamine (model-based)",
                "tab:blue", -0.15),
               ("placebo_adjusted", "placebo_response_rate", "predicted_placebo_rate", "Placebo", "tab:gray", 0.0),
               ("pooled_rate", "pooled_rate", "predicted_rate", "Raw pooled (uncontrolled)", "tab:orange", 0.15)]
@@ -209,8 +261,10 @@ def time_course_figure(estimands: pd.DataFrame, published: pd.DataFrame, *, prio
             continue
         rs = [r for r, _ in pts if r is not None]
         med = np.array([r["median"] for r in rs])
-        ax.errorbar(xs, med, yerr=[med - [r["lower"] for r in rs], [r["upper"] for r in rs] - med], fmt="o-",
-                    color=colour, capsize=4, lw=1.6, label=f"{label} ({100 * prob:g} % CrI)")
+        # one model's two timepoints are joined; the raw pools are separate fits on different studies
+        ax.errorbar(xs, med, yerr=[med - [r["lower"] for r in rs], [r["upper"] for r in rs] - med],
+                    fmt="o-" if model == "placebo_adjusted" else "o", color=colour, capsize=4, lw=1.6,
+                    label=f"{label} ({100 * prob:g} % CrI)")
         preds = [p for r, p in pts if r is not None]
         for xi, p in zip(xs, preds):
             if p is not None:
@@ -528,3 +582,92 @@ def comparison_notes(sof: pd.DataFrame, published: pd.DataFrame, reference_defin
         "subtraction of what placebo alone would give; the placebo-adjusted rows separate the two.",
     ]
     return notes
+
+
+def effect_forest_figure(study_effects: pd.DataFrame, estimands: pd.DataFrame, used: pd.DataFrame, *,
+                         prior_set: str, timepoints: list[str], prob: float,
+                         designs: dict[str, str] | None = None) -> plt.Figure:
+    """Forest plot of the placebo-adjusted model on the odds-ratio scale, one panel per timepoint.
+
+    Per study with data at the timepoint: the observed ketamine-versus-placebo
+    contrast where the study has one (black, with its 95 % CI from the
+    converted log OR and SE), else a note that a single-arm series has no
+    within-study contrast; the shrunken study effect (blue); the pooled odds
+    ratio (diamond) and a new randomised study's prediction interval (bar).
+    """
+    est = estimands[(estimands["prior_set"] == prior_set) & (estimands["model"] == "placebo_adjusted")]
+    eff = study_effects[(study_effects["quantity"] == "log_odds_ratio")]
+    n_rows = max([len(set(used.loc[used["timepoint"] == tp, "study_id"])) for tp in timepoints] + [1])
+    fig, axes = plt.subplots(1, len(timepoints), figsize=(6.2 * len(timepoints), 2.6 + 0.42 * n_rows), squeeze=False)
+    for ax, tp in zip(axes[0], timepoints):
+        rows = used[used["timepoint"] == tp]
+        ids = list(dict.fromkeys(rows["study_id"].astype(str)))
+        ys = np.arange(len(ids))[::-1] + 2
+        for y, sid in zip(ys, ids):
+            is_contrast = rows["kind"].eq("contrast") if "kind" in rows.columns else rows["study_id"].isna()
+            contrast = rows[(rows["study_id"].astype(str) == sid) & is_contrast]
+            if len(contrast):
+                c = contrast.iloc[0]
+                lo, hi = c["log_or"] - 1.96 * c["se"], c["log_or"] + 1.96 * c["se"]
+                ax.errorbar([np.exp(c["log_or"])], [y + 0.15], xerr=[[np.exp(c["log_or"]) - np.exp(lo)],
+                                                                      [np.exp(hi) - np.exp(c["log_or"])]],
+                            fmt="s", color="black", capsize=2, ms=5)
+            else:
+                design = (designs or {}).get(sid, "single-arm").replace("_", " ")
+                ax.text(0.02, y + 0.15, f"{design}: no within-study contrast", fontsize=6, color="0.4",
+                        transform=ax.get_yaxis_transform(), va="center")
+            s = eff[(eff["study_id"].astype(str) == sid) & (eff["timepoint"] == tp)]
+            if len(s):
+                s = s.iloc[0]
+                ax.errorbar([np.exp(s["shrunken_median"])], [y - 0.15],
+                            xerr=[[np.exp(s["shrunken_median"]) - np.exp(s["shrunken_lower"])],
+                                  [np.exp(s["shrunken_upper"]) - np.exp(s["shrunken_median"])]],
+                            fmt="o", color="tab:blue", capsize=2, ms=4)
+        pooled = _get(est, "placebo_adjusted", tp, "odds_ratio")
+        pred = _get(est, "placebo_adjusted", tp, "predicted_log_odds_ratio")
+        if pooled is not None:
+            m, lo, hi = pooled["median"], pooled["lower"], pooled["upper"]
+            ax.fill([lo, m, hi, m], [1.0, 1.3, 1.0, 0.7], color="tab:red", alpha=0.85)
+            ax.axvline(m, color="tab:red", lw=0.6, ls=":")
+        if pred is not None:
+            ax.plot(np.exp([pred["lower"], pred["upper"]]), [0.2, 0.2], color="tab:red", lw=3, alpha=0.5)
+        ax.axvline(1.0, color="black", lw=0.8)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_yticks([*ys, 1.0, 0.2])
+        ax.set_yticklabels([*ids, "Pooled odds ratio", "Prediction (new study)"], fontsize=8)
+        ax.set_ylim(-0.4, len(ids) + 2.6)
+        ax.set_xlabel("Odds ratio, ketamine vs placebo (log scale; > 1 favours ketamine)")
+        ax.set_title(f"At {WHEN.get(tp, tp)}", fontsize=10)
+    fig.text(0.01, 0.01, f"How to read: black squares are a study's own ketamine-versus-placebo contrast (odds ratio "
+             f"converted from its pain means, 95 % CI); single-arm series have none and inform the effect only "
+             f"through the model's design-bias term. Blue dots: shrunken study effects; red diamond: pooled odds "
+             f"ratio; red bar: where a new randomised study's odds ratio is expected ({100 * prob:g} % intervals).",
+             fontsize=7, wrap=True, va="bottom")
+    fig.subplots_adjust(left=0.14, wspace=0.45, bottom=0.3 if n_rows < 6 else 0.2, top=0.9)
+    return fig
+
+
+def report_caveats(sof: pd.DataFrame, loo: pd.DataFrame | None = None) -> list[str]:
+    """Warnings for the top of the page: thin controlled evidence, prior-driven rows, unreliable LOO."""
+    out = []
+    for tp, rows in sof.groupby("timepoint", sort=False):
+        adjusted = rows[rows["model"] == "placebo_adjusted"]
+        if len(adjusted):
+            k = int(adjusted["randomised_studies"].iloc[0])
+            out.append(f"At {WHEN.get(tp, tp)} the placebo-adjusted rows rest on {k} controlled "
+                       f"{'study' if k == 1 else 'studies'} ({int(adjusted['randomised_patients'].iloc[0])} patients); "
+                       f"the rest is single-arm series and the priors.")
+        flagged = rows[rows["prior_sensitivity"].isin(["prior-dominated", "prior-data conflict"])]
+        if len(flagged):
+            kinds = flagged["prior_sensitivity"].value_counts()
+            out.append(f"At {WHEN.get(tp, tp)}, power scaling flags {len(flagged)} of {len(rows)} summary rows: "
+                       + ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+                       + " (column 'Prior sensitivity'; details under Sensitivity).")
+    if loo is not None and len(loo) and "reliable" in loo.columns:
+        bad = loo[~loo["reliable"].astype(str).str.lower().eq("true")]
+        if len(bad):
+            out.append(f"PSIS-LOO is unreliable for {len(bad)} of {len(loo)} model comparisons (Pareto k above "
+                       f"threshold); do not rank the models on it.")
+    return out

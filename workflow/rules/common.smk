@@ -420,8 +420,12 @@ def sof_inputs(wildcards):
     """The summary of findings' inputs: collected estimands and gates, each primary fit's data, published figures."""
     return {"estimands": "results/summaries/estimands.csv",
             "diagnostics": "results/diagnostics/diagnostics.csv",
+            "studies": STUDIES_CSV,
             "outcomes": OUTCOMES_CSV,
             "used": fit_paths("results/data/{model}/{timepoint}/used.csv"),
+            "power_scaling": "results/sensitivity/power_scaling.csv",
+            "study_effects": fit_paths("results/summaries/{model}/{timepoint}/study_estimates.csv",
+                                       models=["placebo_adjusted"]),
             "published": [PUBLISHED_CSV] if Path(PUBLISHED_CSV).exists() else []}
 
 
@@ -450,6 +454,7 @@ def report_inputs(wildcards):
         "sof": "results/report/summary_of_findings.csv",
         "time_course": "results/report/time_course.png",
         "placebo_explained": "results/report/placebo_explained.png",
+        "effect_forest": "results/report/forest_placebo_adjusted.png",
         "estimands": "results/summaries/estimands.csv",
         "study_estimates": "results/summaries/study_estimates.csv",
         "forest": fit_paths("results/plots/{model}/forest_{timepoint}.png", models=["pooled_rate", "placebo_map"]),

@@ -46,6 +46,11 @@ rule summary_of_findings:
             caption="../report/captions/placebo_explained.rst",
             category="1. Summary of findings",
         ),
+        effect_forest=report(
+            "results/report/forest_placebo_adjusted.png",
+            caption="../report/captions/effect_forest.rst",
+            category="2. Forest plots",
+        ),
     log:
         "results/logs/report/summary_of_findings.log",
     params:

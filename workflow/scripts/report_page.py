@@ -9,7 +9,8 @@ import yaml
 
 from crpsmeta.api import file_sha256
 from crpsmeta.report import (comparison_notes, data_uri, evidence_tables, external_asset_references,
-                             gate_summary, record_provenance, render_report, sensitivity_pivot, table_html)
+                             gate_summary, record_provenance, render_report, report_caveats, sensitivity_pivot,
+                             table_html)
 from crpsmeta.runlog import logged
 from crpsmeta.validation import load_published
 
@@ -71,10 +72,13 @@ with logged(snakemake.log[0]):
         "published": published.to_dict("records"),
         "comparison_notes": comparison_notes(sof, published, p["reference_definition"]) if len(published) else [],
         "failing": failing.to_dict("records"),
+        "caveats": report_caveats(sof, loo.get("loo")),
         "stale": stale,
         "figures": {
             "time_course": figure(i.time_course, "Time course"),
-            "placebo_explained": figure(i.placebo_explained, "How much of the raw rate placebo explains"),
+            "placebo_explained": figure(i.placebo_explained, "How much of an uncontrolled series' responder rate "
+                                        "placebo explains"),
+            "effect_forest": figure(i.effect_forest, "Forest plot of the placebo-adjusted effect (odds ratio)"),
             "forest": [figure(f, f"Forest plot: {fit_name(f, 1)} {Path(f).stem.split('_', 1)[1]}") for f in i.forest],
             "prior_posterior": [figure(f, f"Prior versus posterior: {fit_name(f, 2)}") for f in i.prior_posterior],
             "rank": [figure(f, f"Rank plots: {fit_name(f, 2)}") for f in i.rank],

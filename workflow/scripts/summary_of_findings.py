@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from crpsmeta.report import (evidence_counts, gate_status, placebo_explained_figure, summary_of_findings,
-                             time_course_figure)
+from crpsmeta.report import (effect_forest_figure, evidence_counts, gate_status, placebo_explained_figure,
+                             summary_of_findings, time_course_figure)
 from crpsmeta.runlog import logged
 from crpsmeta.validation import load_published
 
@@ -14,16 +14,21 @@ p = snakemake.params
 with logged(snakemake.log[0]):
     estimands = pd.read_csv(snakemake.input.estimands)
     outcomes = pd.read_csv(snakemake.input.outcomes)
-    counts = {}
+    studies = pd.read_csv(snakemake.input.studies)
+    designs = dict(zip(studies["study_id"].astype(str), studies["design"].astype(str)))
+    counts, used = {}, {}
     for (model, unit), path in zip(p.fits, snakemake.input.used):
-        counts.setdefault(model, {}).update(evidence_counts(outcomes, pd.read_csv(path), unit))
+        used[model] = pd.read_csv(path)
+        counts.setdefault(model, {}).update(evidence_counts(outcomes, used[model], unit, designs))
     gates = gate_status(pd.read_csv(snakemake.input.diagnostics))
     prob = p.interval["prob"]
     sof = summary_of_findings(estimands, prior_set=p.prior_set, counts=counts, gates=gates,
                               timepoints=list(p.timepoints), threshold=p.threshold,
-                              reference_definition=p.reference_definition, prob=prob)
+                              reference_definition=p.reference_definition, prob=prob,
+                              power_scaling=pd.read_csv(snakemake.input.power_scaling))
     sof.to_csv(snakemake.output.table, index=False)
-    print(sof[["timepoint", "estimand", "estimate", "lower", "upper", "probability", "studies", "patients"]]
+    print(sof[["timepoint", "estimand", "estimate", "lower", "upper", "probability", "studies", "patients",
+               "randomised_studies", "prior_sensitivity"]]
           .to_string(index=False))
     published = pd.DataFrame(columns=["timepoint", "estimate", "lower", "upper", "label"])
     if snakemake.input.published:
@@ -38,3 +43,9 @@ with logged(snakemake.log[0]):
     fig.savefig(snakemake.output.time_course, dpi=130)
     fig = placebo_explained_figure(estimands, prior_set=p.prior_set, timepoints=list(p.timepoints), prob=prob)
     fig.savefig(snakemake.output.placebo_explained, dpi=130)
+    effects = (pd.read_csv(snakemake.input.study_effects[0]) if snakemake.input.study_effects
+               else pd.DataFrame(columns=["study_id", "timepoint", "quantity"]))
+    fig = effect_forest_figure(effects, estimands, used.get("placebo_adjusted", pd.DataFrame(
+        columns=["study_id", "timepoint", "design"])), prior_set=p.prior_set, timepoints=list(p.timepoints), prob=prob,
+        designs=designs)
+    fig.savefig(snakemake.output.effect_forest, dpi=130)
