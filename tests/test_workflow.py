@@ -110,11 +110,15 @@ def test_bad_data_stops_before_any_job_and_writes_nothing(tmp_path):
     header, rows = read_rows(tmp_path / "data" / "outcomes.csv")
     rows[2]["responders"] = "99"
     write_rows(tmp_path / "data" / "outcomes.csv", header, rows)
+    # the report's published comparators are checked in the same pass, and every problem is listed
+    published = tmp_path / "data" / "published.csv"
+    published.write_text(published.read_text(encoding="utf-8").replace(",69,53,84,", ",690,53,84,"), encoding="utf-8")
     run = snakemake(tmp_path)
     assert run.returncode != 0
     assert ("data/outcomes.csv, line 4 (row 3), column 'responders', value 99: responders exceed n"
             in run.stderr), run.stderr[-3000:]
     assert "[rule: responders_le_n]" in run.stderr
+    assert "data/published.csv, line 2 (row 1), column 'estimate_pct', value 690" in run.stderr, run.stderr[-3000:]
     assert not (tmp_path / "results").exists()
 
 
