@@ -84,7 +84,7 @@ def contraction(posterior, prior) -> float:
 def _draws_row(post, prior, prob, interval_type, note="", **labels) -> dict:
     """A row from posterior draws (chain, draw) and, when given, prior draws (for the contraction)."""
     row = {**labels, **summarize_draws(post, prob, interval_type), "note": note}
-    row["contraction"] = contraction(post, prior) if prior is not None else float("nan")
+    row["contraction"] = contraction(getattr(post, "values", post), prior) if prior is not None else float("nan")
     return row
 
 
@@ -157,13 +157,10 @@ PLACEBO_ADJUSTED_DERIVED_NOTES = {
 
 def _row(idata, var, sel, prob, interval_type, **labels) -> dict:
     post = idata.posterior[var].sel(sel) if sel else idata.posterior[var]
-    row = {**labels, **summarize_draws(post, prob, interval_type), "note": ""}
+    prior = None
     if "prior" in idata.groups() and var in idata.prior:
-        pri = idata.prior[var].sel(sel) if sel else idata.prior[var]
-        row["contraction"] = contraction(post.values, pri.values)
-    else:
-        row["contraction"] = float("nan")
-    return row
+        prior = (idata.prior[var].sel(sel) if sel else idata.prior[var]).values
+    return _draws_row(post, prior, prob, interval_type, **labels)
 
 
 def probability_row(indicator, **labels) -> dict:

@@ -7,7 +7,6 @@ returns tables, figures or text; the rule scripts read and write files.
 from __future__ import annotations
 
 import base64
-import html
 import math
 import mimetypes
 from pathlib import Path
@@ -445,7 +444,7 @@ def render_report(template_dir: str | Path, context: dict, template: str = "inde
 
     env = Environment(loader=FileSystemLoader(str(template_dir)), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(fmt=fmt, pct=pct, data_uri=data_uri, escape_text=html.escape)
+    env.filters.update(fmt=fmt, pct=pct)
     return env.get_template(template).render(**context)
 
 
