@@ -429,12 +429,12 @@ def data_uri(path: str | Path) -> str:
     return f"data:{kind};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
 
 
-def table_html(frame: pd.DataFrame, *, digits: int = 3, classes: str = "data") -> str:
-    """A data frame as an escaped HTML table with numbers rounded for reading."""
+def table_html(frame: pd.DataFrame, *, digits: int = 4, classes: str = "data") -> str:
+    """A data frame as an escaped HTML table, numbers to ``digits`` significant digits for reading."""
     shown = frame.copy()
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda v: fmt(v, digits))
+            shown[col] = shown[col].map(lambda v: "-" if pd.isna(v) else f"{v:.{digits}g}")
     return shown.to_html(index=False, classes=classes, na_rep="", border=0, escape=True)
 
 
