@@ -1,0 +1,222 @@
+"""Benchmarks: print figures, never assert them (see benchmarks/README.md).
+
+    python benchmarks/bench.py fits       compile vs sampling time, bulk ESS per second, peak memory:
+                                          the shipped primary fits, PyMC's NUTS beside nutpie, cold and warm caches
+    python benchmarks/bench.py scaling    pooled_rate on 15, 150 and 1,500 simulated studies, both samplers
+    python benchmarks/bench.py workflow   the whole analysis on a copy of config/ and data/: cold (empty results and
+                                          compile caches), warm no-op, after a prior edit, after adding a study
+    python benchmarks/bench.py all        all three; --write updates benchmarks/RESULTS.md
+
+Every measurement runs in a fresh process (as a Snakemake job does), so
+import and compile costs are counted the way the pipeline pays them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = {"pooled_rate": ["mu", "tau"],
+       "placebo_adjusted": ["placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias",
+                            "pain_threshold"]}
+
+
+# ---- one measurement, in its own process -------------------------------------
+def _one(args) -> dict:
+    t_start = time.perf_counter()
+    import resource
+
+    import arviz as az
+    import numpy as np
+    import pymc as pm
+    import yaml
+
+    from crpsmeta.api import build_model, model_inputs, priors_block
+    from crpsmeta.simulate import simulate_pooled_rate
+    from crpsmeta.validation import load_tables
+
+    t_imported = time.perf_counter()
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    priors = priors_block(config["prior_sets"][config["prior_set"]], args.model)
+    options = dict(config[args.model])
+    if args.k:
+        used = simulate_pooled_rate(args.k, -0.2, 0.6, np.random.default_rng(args.k))
+    else:
+        schemas = {n: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{n}.schema.yaml").read_text())
+                   for n in ("studies", "outcomes")}
+        studies, outcomes = load_tables(ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv",
+                                        schemas["studies"], schemas["outcomes"])
+        used, _ = model_inputs(studies, outcomes, model=args.model, unit=args.unit, options=options)
+    model = build_model(args.model, used, priors, options)
+    s = config["sampler"]
+    t0 = time.perf_counter()
+    if args.backend == "nutpie":
+        import nutpie
+
+        compiled = nutpie.compile_pymc_model(model)
+        t1 = time.perf_counter()
+        idata = nutpie.sample(compiled, draws=s["draws"], tune=s["tune"], chains=s["chains"], cores=2, seed=1,
+                              target_accept=s["target_accept"], progress_bar=False)
+    else:
+        model.logp_dlogp_function(ravel_inputs=True)  # the gradient pm.sample compiles (fills the C cache)
+        t1 = time.perf_counter()
+        with model:
+            idata = pm.sample(draws=s["draws"], tune=s["tune"], chains=s["chains"], cores=2, random_seed=1,
+                              target_accept=s["target_accept"], progressbar=False,
+                              compute_convergence_checks=False)
+    t2 = time.perf_counter()
+    ess = az.ess(idata, var_names=[v for v in KEY[args.model] if v in idata.posterior], method="bulk")
+    min_ess = float(min(float(ess[v].min()) for v in ess.data_vars))
+    divergences = int(idata.sample_stats["diverging"].sum())
+    compile_s, sampling_s, wall_s = t1 - t0, t2 - t1, t2 - t_start
+    return {"model": args.model, "unit": args.unit, "k": args.k or len(used), "backend": args.backend,
+            "cache": args.cache, "import_s": round(t_imported - t_start, 2), "compile_s": round(compile_s, 2),
+            "sampling_s": round(sampling_s, 2), "wall_s": round(wall_s, 2), "min_bulk_ess": round(min_ess),
+            "ess_per_s_sampling": round(min_ess / sampling_s), "ess_per_s_wall": round(min_ess / wall_s),
+            "divergences": divergences,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def measure(model: str, unit: str, backend: str, cache: str, k: int = 0) -> dict:
+    """Run one measurement in a fresh interpreter; cache 'cold' gives PyTensor an empty compile directory."""
+    env = dict(os.environ)
+    tmp = None
+    if cache == "cold":
+        tmp = tempfile.mkdtemp(prefix="bench-pytensor-")
+        env["PYTENSOR_FLAGS"] = f"compiledir={tmp}"
+    cmd = [sys.executable, __file__, "_one", "--model", model, "--unit", unit, "--backend", backend,
+           "--cache", cache, "--k", str(k)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=3600)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"measurement failed: {' '.join(cmd)}\n{exc.stderr[-3000:]}") from None
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+FIT_COLUMNS = ["model", "unit", "k", "backend", "cache", "import_s", "compile_s", "sampling_s", "wall_s",
+               "min_bulk_ess", "ess_per_s_sampling", "ess_per_s_wall", "divergences", "peak_rss_mb"]
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def bench_fits() -> str:
+    rows = []
+    for model, unit in (("pooled_rate", "immediate"), ("placebo_adjusted", "joint")):
+        for backend in ("pymc", "nutpie"):
+            for cache in (("cold", "warm") if backend == "pymc" else ("cold",)):
+                rows.append(measure(model, unit, backend, cache))
+                print(json.dumps(rows[-1]), flush=True)
+    return ("### Per fit: shipped data, config sampler settings (4 chains x 2000 draws, tune 1000, "
+            "target_accept 0.99), 2 cores\n\n" + table(rows, FIT_COLUMNS) +
+            "\n\n`cold`: an empty PyTensor compile directory (a fresh machine); `warm`: the C code PyTensor "
+            "cached on disk by an earlier process (every later Snakemake job). nutpie compiles with numba in "
+            "every process, so it has no warm case. ESS is the smallest bulk ESS over the top-level parameters.")
+
+
+def bench_scaling() -> str:
+    rows = []
+    for k in (15, 150, 1500):
+        for backend in ("pymc", "nutpie"):
+            rows.append(measure("pooled_rate", "immediate", backend, "warm", k=k))
+            print(json.dumps(rows[-1]), flush=True)
+    return ("### Scaling: pooled_rate on simulated studies (mu = -0.2, tau = 0.6, n 5-70 per study)\n\n"
+            + table(rows, FIT_COLUMNS))
+
+
+def _snakemake(workdir: Path, *args: str, env: dict | None = None) -> float:
+    t0 = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
+                          str(workdir), "--cores", "2", *args], capture_output=True, text=True, env=env)
+    if run.returncode:
+        raise SystemExit(f"snakemake failed in {workdir}:\n{run.stderr[-3000:]}")
+    return round(time.perf_counter() - t0, 1)
+
+
+def bench_workflow() -> str:
+    import yaml
+
+    work = Path(tempfile.mkdtemp(prefix="bench-workflow-"))
+    shutil.copytree(ROOT / "config", work / "config")
+    shutil.copytree(ROOT / "data", work / "data")
+    env = {**os.environ, "PYTENSOR_FLAGS": f"compiledir={work / 'pytensor'}"}
+    rows = [{"run": "cold (empty results/ and compile cache)", "wall_s": _snakemake(work, env=env)}]
+    rows.append({"run": "warm no-op (nothing changed)", "wall_s": _snakemake(work, env=env)})
+    cfg_path = work / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["prior_sets"][cfg["prior_set"]]["pooled_rate"]["mu"]["sd"] = 1.4
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    rows.append({"run": "after a prior edit (pooled_rate mu sd 1.5 -> 1.4)", "wall_s": _snakemake(work, env=env)})
+    lines = (work / "data" / "outcomes.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    study_row = (work / "data" / "studies.csv").read_text(encoding="utf-8").splitlines()
+    s_header = study_row[0].split(",")
+    new_study = {c: "" for c in s_header}
+    new_study.update(study_id="Bench2099", citation="Benchmark study (not real).", design="case_series",
+                     include="true", source="benchmark", verification="primary")
+    new_outcome = {c: "" for c in header}
+    new_outcome.update(study_id="Bench2099", arm="ketamine", timepoint="immediate", measure="responders", n="20",
+                       responders="12", responder_definition=">=30 % relief", definition_class="ge30pct",
+                       source="benchmark", verification="primary")
+    with open(work / "data" / "studies.csv", "a", encoding="utf-8") as fh:
+        fh.write(",".join(new_study[c] for c in s_header) + "\n")
+    with open(work / "data" / "outcomes.csv", "a", encoding="utf-8") as fh:
+        fh.write(",".join(new_outcome[c] for c in header) + "\n")
+    rows.append({"run": "after adding one study (a 12/20 case series at the end of infusion)",
+                 "wall_s": _snakemake(work, env=env)})
+    shutil.rmtree(work, ignore_errors=True)
+    return "### The whole analysis (`snakemake --cores 2`, rule all)\n\n" + table(rows, ["run", "wall_s"])
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), "?")
+    import nutpie
+    import pymc
+    import pytensor
+
+    return (f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem) / 1024 ** 2:.0f} GiB RAM, Python "
+            f"{platform.python_version()}, PyMC {pymc.__version__}, PyTensor {pytensor.__version__}, nutpie "
+            f"{nutpie.__version__}; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["fits", "scaling", "workflow", "all", "_one"])
+    parser.add_argument("--write", action="store_true", help="write the printed tables to benchmarks/RESULTS.md")
+    parser.add_argument("--model"), parser.add_argument("--unit"), parser.add_argument("--backend")
+    parser.add_argument("--cache"), parser.add_argument("--k", type=int, default=0)
+    args = parser.parse_args()
+    if args.what == "_one":
+        print(json.dumps(_one(args)))
+        return
+    parts = [machine()]
+    steps = {"fits": bench_fits, "scaling": bench_scaling, "workflow": bench_workflow}
+    for name in (steps if args.what == "all" else [args.what]):
+        parts.append(steps[name]())
+    text = "\n\n".join(parts)
+    print(text)
+    if args.write:
+        (ROOT / "benchmarks" / "RESULTS.md").write_text("# Benchmark results (last run)\n\nPrinted by `python "
+                                                        f"benchmarks/bench.py {args.what}`.\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()
