@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .validation import CONTROLLED_DESIGNS  # noqa: E402
+
 __all__ = ["SOF_COLUMNS", "SOF_ROWS", "TIMEPOINT_LABELS", "used_arms", "evidence_counts", "gate_status",
            "summary_of_findings", "time_course_figure", "placebo_explained_figure", "effect_forest_figure",
            "key_parameters", "prior_posterior_figure", "rank_figure", "data_uri", "table_html", "fmt", "pct",
@@ -82,9 +84,6 @@ def used_arms(used: pd.DataFrame, unit: str) -> pd.DataFrame:
             rows.append({"study_id": str(r["study_id"]), "arm": a, "timepoint": tp, "n": r.get("n")})
     return pd.DataFrame(rows, columns=["study_id", "arm", "timepoint", "n"]).drop_duplicates(
         subset=["study_id", "arm", "timepoint"])
-
-
-CONTROLLED_DESIGNS = ("rct", "nonrandomized_controlled")
 
 
 def evidence_counts(outcomes: pd.DataFrame, used: pd.DataFrame, unit: str,

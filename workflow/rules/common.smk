@@ -455,8 +455,6 @@ def report_inputs(wildcards):
         "time_course": "results/report/time_course.png",
         "placebo_explained": "results/report/placebo_explained.png",
         "effect_forest": "results/report/forest_placebo_adjusted.png",
-        "estimands": "results/summaries/estimands.csv",
-        "study_estimates": "results/summaries/study_estimates.csv",
         "forest": fit_paths("results/plots/{model}/forest_{timepoint}.png", models=["pooled_rate", "placebo_map"]),
         "prior_posterior": fit_paths("results/report/fits/{model}/{timepoint}/prior_posterior.png"),
         "rank": fit_paths("results/report/fits/{model}/{timepoint}/rank.png"),

@@ -33,13 +33,11 @@ def figure(path, title, text=""):
 
 with logged(snakemake.log[0]):
     sof = pd.read_csv(i.sof)
-    estimands = pd.read_csv(i.estimands)
     sensitivity = pd.read_csv(i.sensitivity)
     diagnostics = pd.read_csv(i.diagnostics)
     studies, outcomes = pd.read_csv(i.studies), pd.read_csv(i.outcomes)
-    published = (load_published(i.published[0], yaml.safe_load(Path(snakemake.params.context["published_schema"])
-                                                               .read_text(encoding="utf-8")))
-                 if i.published else pd.DataFrame())
+    schema = yaml.safe_load(Path(p["published_schema"]).read_text(encoding="utf-8"))
+    published = load_published(i.published[0], schema) if i.published else pd.DataFrame()
     gates = gate_summary(diagnostics)
     primary = gates[gates["prior_set"] == p["prior_set"]]
     failing = gates[~gates["passed"]]
