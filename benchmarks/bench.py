@@ -92,7 +92,7 @@ def measure(model: str, unit: str, backend: str, cache: str, k: int = 0) -> dict
     tmp = None
     if cache == "cold":
         tmp = tempfile.mkdtemp(prefix="bench-pytensor-")
-        env["PYTENSOR_FLAGS"] = f"compiledir={tmp}"
+        env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp}"
     cmd = [sys.executable, __file__, "_one", "--model", model, "--unit", unit, "--backend", backend,
            "--cache", cache, "--k", str(k)]
     try:
@@ -154,7 +154,7 @@ def bench_workflow() -> str:
     work = Path(tempfile.mkdtemp(prefix="bench-workflow-"))
     shutil.copytree(ROOT / "config", work / "config")
     shutil.copytree(ROOT / "data", work / "data")
-    env = {**os.environ, "PYTENSOR_FLAGS": f"compiledir={work / 'pytensor'}"}
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={work / 'pytensor'}"}
     rows = [{"run": "cold (empty results/ and compile cache)", "wall_s": _snakemake(work, env=env)}]
     rows.append({"run": "warm no-op (nothing changed)", "wall_s": _snakemake(work, env=env)})
     cfg_path = work / "config" / "config.yaml"
