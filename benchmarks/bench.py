@@ -3,6 +3,7 @@
     python benchmarks/bench.py fits       compile vs sampling time, bulk ESS per second, peak memory:
                                           the shipped primary fits, PyMC's NUTS beside nutpie, cold and warm caches
     python benchmarks/bench.py scaling    pooled_rate on 15, 150 and 1,500 simulated studies, both samplers
+    python benchmarks/bench.py sharing    five fits of one model structure: five processes against one process
     python benchmarks/bench.py workflow   the whole analysis on a copy of config/ and data/: cold (empty results and
                                           compile caches), warm no-op, after a prior edit, after adding a study
     python benchmarks/bench.py all        all three; --write updates benchmarks/RESULTS.md
@@ -139,6 +140,65 @@ def bench_scaling() -> str:
             + table(rows, FIT_COLUMNS))
 
 
+# ---- several fits of one structure: a process each, or one process --------------
+def _fits(args) -> dict:
+    """Fit replicates 1..n of a validation scenario here, one after another; report each fit's times."""
+    t_start = time.perf_counter()
+    import resource
+
+    import yaml
+
+    from crpsmeta.api import fit, priors_block
+    from crpsmeta.calibration import simulate_replicate
+    from crpsmeta.sampling import compiled_cache_info
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    design = config["validation"]["scenarios"][args.scenario]
+    priors = priors_block(config["prior_sets"][config["prior_set"]], design["model"])
+    options = dict(config[design["model"]])
+    sampler = {**config["validation"]["sampler"], "backend": "nutpie"}
+    fits = []
+    for rep in args.reps.split(","):
+        used, _, _ = simulate_replicate(design["model"], design, priors, int(rep),
+                                        reference_definition=config["placebo_adjusted"]["reference_definition"])
+        t0 = time.perf_counter()
+        idata = fit(design["model"], used, priors, sampler, seed=int(rep), cores=1, options=options)
+        fits.append({"rep": rep, "seconds": round(time.perf_counter() - t0, 2),
+                     "compiled_model": idata.posterior.attrs["compiled_model"]})
+    return {"fits": fits, "wall_s": round(time.perf_counter() - t_start, 2), **compiled_cache_info(),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def _fits_process(scenario: str, reps: list[int]) -> dict:
+    cmd = [sys.executable, __file__, "_fits", "--scenario", scenario, "--reps", ",".join(map(str, reps))]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=3600)
+    if out.returncode:
+        raise SystemExit(f"measurement failed: {' '.join(cmd)}\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_sharing() -> str:
+    """Five validation replicates (one model structure, other data): five processes against one process."""
+    rows = []
+    for scenario in ("pooled_like_evidence", "adjusted_like_evidence"):
+        reps = [1, 2, 3, 4, 5]
+        separate = [_fits_process(scenario, [r]) for r in reps]
+        shared = _fits_process(scenario, reps)
+        apart = sum(m["wall_s"] for m in separate)
+        rows.append({"scenario": scenario, "fits": len(reps), "a_process_each_s": round(apart, 1),
+                     "one_process_s": shared["wall_s"], "speed_up": f"{apart / shared['wall_s']:.1f}x",
+                     "first_fit_s": shared["fits"][0]["seconds"],
+                     "later_fits_s": ", ".join(str(f["seconds"]) for f in shared["fits"][1:]),
+                     "compiled/reused": f"{shared['compiled']}/{shared['reused']}",
+                     "peak_rss_mb": shared["peak_rss_mb"]})
+        print(json.dumps(rows[-1]), flush=True)
+    return ("### Fits of one model structure: a process each, or one process sharing the compiled model\n\n"
+            "Validation replicates (same design, other simulated data), validation sampler with nutpie, 1 core. "
+            "`a_process_each_s` sums five fresh processes (as five Snakemake jobs); `one_process_s` is one process "
+            "fitting all five (as rule fit_validation does), which compiles once and swaps each replicate's data "
+            "in.\n\n" + table(rows, list(rows[0])))
+
+
 def _snakemake(workdir: Path, *args: str, env: dict | None = None) -> float:
     t0 = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
@@ -199,16 +259,17 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["fits", "scaling", "workflow", "all", "_one"])
+    parser.add_argument("what", choices=["fits", "scaling", "sharing", "workflow", "all", "_one", "_fits"])
     parser.add_argument("--write", action="store_true", help="write the printed tables to benchmarks/RESULTS.md")
     parser.add_argument("--model"), parser.add_argument("--unit"), parser.add_argument("--backend")
     parser.add_argument("--cache"), parser.add_argument("--k", type=int, default=0)
+    parser.add_argument("--scenario"), parser.add_argument("--reps")
     args = parser.parse_args()
-    if args.what == "_one":
-        print(json.dumps(_one(args)))
+    if args.what in ("_one", "_fits"):
+        print(json.dumps((_one if args.what == "_one" else _fits)(args)))
         return
     parts = [machine()]
-    steps = {"fits": bench_fits, "scaling": bench_scaling, "workflow": bench_workflow}
+    steps = {"fits": bench_fits, "scaling": bench_scaling, "sharing": bench_sharing, "workflow": bench_workflow}
     for name in (steps if args.what == "all" else [args.what]):
         parts.append(steps[name]())
     text = "\n\n".join(parts)

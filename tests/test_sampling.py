@@ -74,3 +74,47 @@ def test_fit_seed_is_stable_and_distinct():
     assert fit_seed(1, "pooled_rate", "default", "immediate") != fit_seed(1, "pooled_rate", "default_turner",
                                                                           "immediate")
     assert fit_seed(1, "a", "bc") != fit_seed(1, "ab", "c")
+
+
+def test_a_reused_compiled_model_gives_the_numbers_of_a_fresh_compile():
+    """A second fit of the same structure reuses the first one's compiled model (other data, other prior
+    values, other study labels) and gives exactly what compiling it afresh gives."""
+    from crpsmeta.sampling import clear_compiled_cache, compiled_cache_info, structure_key
+
+    settings = SamplerSettings(**{**FAST_SAMPLER, "backend": "nutpie"}, cores=2)
+
+    def second():  # other counts, prior values and labels; same families and shapes
+        return pooled_rate_model([1, 3, 8, 2], [12, 9, 40, 30], ["P", "Q", "R", "S"], mu_prior=Normal(-1, 0.7),
+                                 tau_prior=HalfNormal(0.4))
+
+    first = pooled_rate_model(Y, N, ["A", "B", "C", "D"], mu_prior=Normal(0, 1.5), tau_prior=HalfNormal(1))
+    assert structure_key(first) == structure_key(second())
+    clear_compiled_cache()
+    fresh = sample_model(second(), settings, 5)
+    assert fresh.posterior.attrs["compiled_model"] == "new"
+    clear_compiled_cache()
+    sample_model(first, settings, 5)
+    reused = sample_model(second(), settings, 5)
+    assert compiled_cache_info() == {"compiled": 1, "reused": 1, "cached": 1}
+    assert reused.posterior.attrs["compiled_model"] == "reused"
+    for group in ("posterior", "log_likelihood", "posterior_predictive"):
+        for name in fresh[group].data_vars:
+            np.testing.assert_array_equal(reused[group][name].values, fresh[group][name].values, err_msg=name)
+    assert list(reused.posterior["study_rate"].coords["study"].values) == ["P", "Q", "R", "S"]
+    assert list(reused.observed_data["y"].values) == [1, 3, 8, 2]
+    clear_compiled_cache()
+
+
+def test_structure_key_tells_apart_what_a_compiled_model_depends_on():
+    from crpsmeta.priors import HalfCauchy
+    from crpsmeta.sampling import structure_key
+
+    base = structure_key(pooled_rate_model(Y, N, list("ABCD"), mu_prior=Normal(0, 1.5), tau_prior=HalfNormal(1)))
+    # prior values and counts are data: same key
+    assert base == structure_key(pooled_rate_model([0, 1, 2, 3], N, list("WXYZ"), mu_prior=Normal(2, 0.1),
+                                                   tau_prior=HalfNormal(3)))
+    # another prior family, or another number of studies: another key
+    assert base != structure_key(pooled_rate_model(Y, N, list("ABCD"), mu_prior=Normal(0, 1.5),
+                                                   tau_prior=HalfCauchy(1)))
+    assert base != structure_key(pooled_rate_model(Y[:3], N[:3], list("ABC"), mu_prior=Normal(0, 1.5),
+                                                   tau_prior=HalfNormal(1)))

@@ -7,9 +7,11 @@ attributes saying how it was made (seed, sampler, versions).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
+import re
 import time
 from dataclasses import asdict, dataclass
 
@@ -17,7 +19,17 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-__all__ = ["SamplerSettings", "sample_model", "sample_posterior", "child_seeds", "fit_seed", "versions"]
+__all__ = ["SamplerSettings", "sample_model", "sample_posterior", "child_seeds", "fit_seed", "versions",
+           "structure_key", "compiled_cache_info", "clear_compiled_cache"]
+
+# nutpie models compiled in this process, by structure (see structure_key). A
+# fit whose model has the same structure as an earlier one in the same process
+# (another prior set of the same families, or the same shapes of data) reuses
+# the compiled logp and gradient with its own data swapped in (nutpie's
+# ``with_data``) instead of compiling again: the numba compile is most of a
+# small fit's cost, and nutpie's own wrappers cannot be cached on disk.
+_COMPILED: dict[str, object] = {}
+_CACHE_STATS = {"compiled": 0, "reused": 0}
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,100 @@ def versions() -> dict[str, str]:
     return out
 
 
-def sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int) -> az.InferenceData:
-    """Posterior draws and sample statistics (with log-likelihood) only."""
+def structure_key(model: pm.Model) -> str:
+    """A digest of everything about ``model`` that a compiled sampler depends on, except its data values.
+
+    Two models with the same key have the same log density and derived
+    quantities up to the values held in their ``pm.Data`` nodes: the same
+    graph (operations, variable names and types, transforms), the same
+    constants (by value) and the same data names, dtypes and shapes.
+    """
+    import pytensor
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import graph_inputs
+
+    outputs = [model.logp(), *model.deterministics]
+    text = pytensor.printing.debugprint(outputs, file="str", print_type=True, print_destroy_map=False)
+    # random generators print with their address; they only seed prior draws, not the log density
+    digest = hashlib.sha256(re.sub(r" at 0x[0-9A-Fa-f]+", "", text).encode())
+    for var in graph_inputs(outputs):
+        if isinstance(var, Constant) and isinstance(var.data, (np.ndarray, np.number, int, float)):
+            value = np.asarray(var.data)
+            digest.update(f"{value.dtype}{value.shape}".encode() + value.tobytes())
+    for var in model.data_vars:
+        value = np.asarray(var.get_value())
+        digest.update(f"{var.name}:{value.dtype}{value.shape};".encode())
+    for name in sorted(model.coords):
+        digest.update(f"{name}={len(model.coords[name] or ())};".encode())
+    digest.update(";".join(v.name for v in model.value_vars).encode())
+    return digest.hexdigest()
+
+
+def compiled_cache_info() -> dict[str, int]:
+    """How many nutpie models this process compiled, and how many fits reused one."""
+    return dict(_CACHE_STATS, cached=len(_COMPILED))
+
+
+def clear_compiled_cache() -> None:
+    _COMPILED.clear()
+    _CACHE_STATS.update(compiled=0, reused=0)
+
+
+def _nutpie_compiled(model: pm.Model, reuse: bool):
+    """nutpie's compiled model for ``model``: a reused one with this model's data, or a new compile."""
+    import nutpie
+
+    key = structure_key(model) if reuse else None
+    cached = _COMPILED.get(key) if key else None
+    if cached is None:
+        compiled = nutpie.compile_pymc_model(model)
+        _CACHE_STATS["compiled"] += 1
+        if key:
+            _COMPILED[key] = compiled
+        return compiled
+    _CACHE_STATS["reused"] += 1
+    values = {var.name: var.get_value() for var in model.data_vars if var.name in cached.shared_data}
+    # The initial points depend on the data too (a prior's support point is its
+    # mean, say): build them from this model, in nutpie's order (free RVs).
+    return dataclasses.replace(cached.with_data(**values), initial_point_func=_initial_point_fn(model))
+
+
+def _initial_point_fn(model: pm.Model):
+    """As nutpie's own: support points with a U(-1, 1) jitter, transformed, flattened in free-RV order."""
+    import threading
+
+    from pymc.initial_point import make_initial_point_fn
+
+    point_fn = make_initial_point_fn(model=model, default_strategy="support_point",
+                                     jitter_rvs=set(model.free_RVs), return_transformed=True)
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    lock = threading.Lock()
+
+    def flat(seed=None):
+        with lock:
+            point = point_fn(seed)
+        return np.concatenate([np.asarray(point[name], dtype="float64").ravel() for name in names])
+
+    return flat
+
+
+def _relabel(idata: az.InferenceData, model: pm.Model) -> az.InferenceData:
+    """Give every group ``model``'s coordinate labels (a reused compiled model carries its first model's)."""
+    for group in idata.groups():
+        ds = idata[group]
+        labels = {dim: list(values) for dim, values in model.coords.items()
+                  if values is not None and dim in ds.dims and ds.sizes[dim] == len(values)}
+        if labels:
+            setattr(idata, group, ds.assign_coords(labels))
+    return idata
+
+
+def sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int, reuse: bool = True) -> az.InferenceData:
+    """Posterior draws and sample statistics (with log-likelihood) only.
+
+    With ``reuse`` (nutpie only), a model of the same structure as one already
+    compiled in this process is not compiled again (see :func:`structure_key`).
+    """
     if settings.backend == "pymc":
         with model:
             return pm.sample(draws=settings.draws, tune=settings.tune, chains=settings.chains,
@@ -78,10 +182,11 @@ def sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int) -> a
     if settings.backend == "nutpie":
         import nutpie
 
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = _nutpie_compiled(model, reuse)
         idata = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
                               cores=max(1, min(settings.cores, settings.chains)), seed=seed,
                               target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
+        idata = _relabel(idata, model)
         pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
         return idata
     raise ValueError(f"unknown sampler backend {settings.backend!r}; use 'pymc' or 'nutpie'")
@@ -110,6 +215,7 @@ def sample_model(model: pm.Model, settings: SamplerSettings, seed: int, attrs: d
     prior_seed, post_seed, ppc_seed = child_seeds(seed, 3)
     with model:
         prior = pm.sample_prior_predictive(draws=settings.prior_draws, random_seed=prior_seed)
+    reused_before = _CACHE_STATS["reused"]
     t0 = time.perf_counter()
     idata = sample_posterior(model, settings, post_seed)
     t1 = time.perf_counter()
@@ -130,7 +236,8 @@ def sample_model(model: pm.Model, settings: SamplerSettings, seed: int, attrs: d
 
     meta = {"seed": int(seed), "sampler": json.dumps(asdict(settings)),
             "versions": json.dumps(versions()), "sampling_seconds": round(t1 - t0, 3),
-            "predictive_seconds": round(t2 - t1, 3)}
+            "predictive_seconds": round(t2 - t1, 3),
+            "compiled_model": "reused" if _CACHE_STATS["reused"] > reused_before else "new"}
     for key, value in (attrs or {}).items():
         meta[key] = value if isinstance(value, (int, float, str)) else json.dumps(value, sort_keys=True)
     idata.posterior.attrs.update(meta)

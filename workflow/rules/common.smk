@@ -94,6 +94,11 @@ def model_options(model):
     return dict(config["placebo_adjusted" if model == "placebo_map" else model])
 
 
+def sampler_settings():
+    """The sampler block a fit records (sampler.threads is how many cores the job asks for, not a setting)."""
+    return {key: value for key, value in config["sampler"].items() if key != "threads"}
+
+
 def fit_paths(pattern, models=None):
     """Expand a path pattern over the fits that have data (optionally only some models)."""
     return [pattern.format(model=m, timepoint=t) for m, t in FITS if models is None or m in models]
@@ -358,6 +363,25 @@ def validation_path(step, scenario, rep, filename):
     unit = fit_units(model, ["immediate"])[0]
     return (f"results/validation/{step}/{scenario}/{model}/{unit}/{validation_prior_set('fit_prior_set')}/"
             f"{rep}/{filename}")
+
+
+def validation_replicate_inputs(wildcards):
+    """Every replicate's simulated rows, in replicate order (one fit job per scenario)."""
+    return [f"results/validation/sims/{wildcards.scenario}/{rep}/used.csv" for rep in validation_replicates()]
+
+
+def validation_fit_plan(wildcards):
+    """Replicate label and seed of each fit of a scenario's job, in output order.
+
+    The seed is the one a job per replicate would have had (seed_for with the
+    replicate as a wildcard), so batching the replicates does not change them.
+    """
+    plan = []
+    for rep in validation_replicates():
+        labels = {"rep": rep, "scenario": wildcards.scenario}
+        plan.append({"rep": rep, "seed": fit_seed(config["seed"], wildcards.model, prior_set_of(wildcards),
+                                                  wildcards.timepoint, *[f"{k}={labels[k]}" for k in sorted(labels)])})
+    return plan
 
 
 def validation_simulation(wildcards):

@@ -11,9 +11,9 @@ rule fit:
         priors=priors_for,
         prior_set=prior_set_of,
         options=options_for,
-        sampler=config["sampler"],
+        sampler=sampler_settings(),
         seed=seed_for,
-    threads: config["sampler"]["chains"]
+    threads: config["sampler"]["threads"]
     conda:
         "../envs/crpsmeta.yaml"
     script:

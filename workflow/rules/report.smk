@@ -24,7 +24,7 @@ rule fit_figures:
         "results/logs/report/fit_figures/{model}/{timepoint}.log",
     params:
         prior_text=prior_text_for,
-        sampler=config["sampler"],
+        sampler=sampler_settings(),
     conda:
         "../envs/crpsmeta.yaml"
     script:

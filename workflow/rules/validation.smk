@@ -2,7 +2,8 @@
 # coverage and bias tables, simulation-based calibration. Not part of rule all.
 #
 #   validation_simulate   one replicate: truth drawn from the prior, data of the scenario's design
-#   fit_validation        rule fit on the replicate's used.csv (validation sampler, one thread)
+#   fit_validation        every replicate of a scenario in one process (validation sampler, one thread):
+#                         the replicates share one model structure, so nutpie compiles once
 #   diagnose_validation   rule diagnose, every gate demoted to a warning (failures are counted)
 #   validation_scores     per scenario: each replicate's interval, coverage and SBC rank per parameter
 #   validation_report     coverage, bias, SBC tables and figures over all scenarios
@@ -23,19 +24,25 @@ rule validation_simulate:
         "../scripts/validation_simulate.py"
 
 
-use rule fit as fit_validation with:
+rule fit_validation:
     input:
-        used="results/validation/sims/{scenario}/{rep}/used.csv",
-        # the fit records the SHA-256 of its data files; here both name the simulated rows
-        studies="results/validation/sims/{scenario}/{rep}/used.csv",
-        outcomes="results/validation/sims/{scenario}/{rep}/used.csv",
+        used=validation_replicate_inputs,
     output:
-        idata="results/validation/fits/{scenario}/{model}/{timepoint}/{prior_set}/{rep}/idata.nc",
+        idata=expand("results/validation/fits/{{scenario}}/{{model}}/{{timepoint}}/{{prior_set}}/{rep}/idata.nc",
+                     rep=validation_replicates()),
     log:
-        "results/logs/fit/validation/{scenario}/{model}/{timepoint}/{prior_set}/{rep}.log",
+        "results/logs/fit/validation/{scenario}/{model}/{timepoint}/{prior_set}.log",
     params:
+        plan=validation_fit_plan,
+        priors=priors_for,
+        prior_set=prior_set_of,
+        options=options_for,
         sampler=config["validation"]["sampler"],
     threads: 1
+    conda:
+        "../envs/crpsmeta.yaml"
+    script:
+        "../scripts/fit_replicates.py"
 
 
 use rule diagnose as diagnose_validation with:
