@@ -3,7 +3,7 @@
     python benchmarks/bench.py fits       compile vs sampling time, bulk ESS per second, peak memory:
                                           the shipped primary fits, PyMC's NUTS beside nutpie, cold and warm caches
     python benchmarks/bench.py scaling    pooled_rate on 15, 150 and 1,500 simulated studies, both samplers
-    python benchmarks/bench.py sharing    five fits of one model structure: five processes against one process
+    python benchmarks/bench.py sharing    four fits of one model structure: four processes against one process
     python benchmarks/bench.py workflow   the whole analysis on a copy of config/ and data/: cold (empty results and
                                           compile caches), warm no-op, after a prior edit, after adding a study
     python benchmarks/bench.py all        all three; --write updates benchmarks/RESULTS.md
@@ -31,6 +31,16 @@ KEY = {"pooled_rate": ["mu", "tau"],
                             "pain_threshold"]}
 
 
+def _config() -> dict:
+    """config/config.yaml with the schema's defaults filled in, as the workflow sees it."""
+    import yaml
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    return config
+
+
 # ---- one measurement, in its own process -------------------------------------
 def _one(args) -> dict:
     t_start = time.perf_counter()
@@ -46,7 +56,7 @@ def _one(args) -> dict:
     from crpsmeta.validation import load_tables
 
     t_imported = time.perf_counter()
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config = _config()
     priors = priors_block(config["prior_sets"][config["prior_set"]], args.model)
     options = dict(config[args.model])
     if args.k:
@@ -58,7 +68,7 @@ def _one(args) -> dict:
                                         schemas["studies"], schemas["outcomes"])
         used, _ = model_inputs(studies, outcomes, model=args.model, unit=args.unit, options=options)
     model = build_model(args.model, used, priors, options)
-    s = config["sampler"]
+    s = {**config["sampler"], **({"target_accept": args.target_accept} if args.target_accept else {})}
     t0 = time.perf_counter()
     if args.backend == "nutpie":
         import nutpie
@@ -79,7 +89,9 @@ def _one(args) -> dict:
     min_ess = float(min(float(ess[v].min()) for v in ess.data_vars))
     divergences = int(idata.sample_stats["diverging"].sum())
     compile_s, sampling_s, wall_s = t1 - t0, t2 - t1, t2 - t_start
+    steps = idata.sample_stats["n_steps"]  # leapfrog steps (gradient evaluations) per draw
     return {"model": args.model, "unit": args.unit, "k": args.k or len(used), "backend": args.backend,
+            "target_accept": s["target_accept"], "mean_leapfrog_steps": round(float(steps.mean()), 1),
             "cache": args.cache, "import_s": round(t_imported - t_start, 2), "compile_s": round(compile_s, 2),
             "sampling_s": round(sampling_s, 2), "wall_s": round(wall_s, 2), "min_bulk_ess": round(min_ess),
             "ess_per_s_sampling": round(min_ess / sampling_s), "ess_per_s_wall": round(min_ess / wall_s),
@@ -87,7 +99,7 @@ def _one(args) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
-def measure(model: str, unit: str, backend: str, cache: str, k: int = 0) -> dict:
+def measure(model: str, unit: str, backend: str, cache: str, k: int = 0, target_accept: float = 0.0) -> dict:
     """Run one measurement in a fresh interpreter; cache 'cold' gives PyTensor an empty compile directory."""
     env = dict(os.environ)
     tmp = None
@@ -95,7 +107,7 @@ def measure(model: str, unit: str, backend: str, cache: str, k: int = 0) -> dict
         tmp = tempfile.mkdtemp(prefix="bench-pytensor-")
         env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp}"
     cmd = [sys.executable, __file__, "_one", "--model", model, "--unit", unit, "--backend", backend,
-           "--cache", cache, "--k", str(k)]
+           "--cache", cache, "--k", str(k), "--target-accept", str(target_accept)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=3600)
     except subprocess.CalledProcessError as exc:
@@ -106,7 +118,7 @@ def measure(model: str, unit: str, backend: str, cache: str, k: int = 0) -> dict
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-FIT_COLUMNS = ["model", "unit", "k", "backend", "cache", "import_s", "compile_s", "sampling_s", "wall_s",
+FIT_COLUMNS = ["model", "unit", "k", "backend", "cache", "target_accept", "mean_leapfrog_steps", "import_s", "compile_s", "sampling_s", "wall_s",
                "min_bulk_ess", "ess_per_s_sampling", "ess_per_s_wall", "divergences", "peak_rss_mb"]
 
 
@@ -136,6 +148,9 @@ def bench_scaling() -> str:
         for backend in ("pymc", "nutpie"):
             rows.append(measure("pooled_rate", "immediate", backend, "warm", k=k))
             print(json.dumps(rows[-1]), flush=True)
+    # what bounds k = 1,500: the step size that target_accept 0.99 imposes (side by side, same run)
+    rows.append(measure("pooled_rate", "immediate", "nutpie", "warm", k=1500, target_accept=0.9))
+    print(json.dumps(rows[-1]), flush=True)
     return ("### Scaling: pooled_rate on simulated studies (mu = -0.2, tau = 0.6, n 5-70 per study)\n\n"
             + table(rows, FIT_COLUMNS))
 
@@ -146,13 +161,11 @@ def _fits(args) -> dict:
     t_start = time.perf_counter()
     import resource
 
-    import yaml
-
     from crpsmeta.api import fit, priors_block
     from crpsmeta.calibration import simulate_replicate
     from crpsmeta.sampling import compiled_cache_info
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config = _config()
     design = config["validation"]["scenarios"][args.scenario]
     priors = priors_block(config["prior_sets"][config["prior_set"]], design["model"])
     options = dict(config[design["model"]])
@@ -178,10 +191,10 @@ def _fits_process(scenario: str, reps: list[int]) -> dict:
 
 
 def bench_sharing() -> str:
-    """Five validation replicates (one model structure, other data): five processes against one process."""
+    """Four validation replicates (one model structure, other data): four processes against one process."""
     rows = []
     for scenario in ("pooled_like_evidence", "adjusted_like_evidence"):
-        reps = [1, 2, 3, 4, 5]
+        reps = [1, 2, 3, 4]
         separate = [_fits_process(scenario, [r]) for r in reps]
         shared = _fits_process(scenario, reps)
         apart = sum(m["wall_s"] for m in separate)
@@ -194,8 +207,8 @@ def bench_sharing() -> str:
         print(json.dumps(rows[-1]), flush=True)
     return ("### Fits of one model structure: a process each, or one process sharing the compiled model\n\n"
             "Validation replicates (same design, other simulated data), validation sampler with nutpie, 1 core. "
-            "`a_process_each_s` sums five fresh processes (as five Snakemake jobs); `one_process_s` is one process "
-            "fitting all five (as rule fit_validation does), which compiles once and swaps each replicate's data "
+            "`a_process_each_s` sums four fresh processes (as four Snakemake jobs); `one_process_s` is one process "
+            "fitting all four (as rule fit_validation does), which compiles once and swaps each replicate's data "
             "in.\n\n" + table(rows, list(rows[0])))
 
 
@@ -264,6 +277,7 @@ def main() -> None:
     parser.add_argument("--model"), parser.add_argument("--unit"), parser.add_argument("--backend")
     parser.add_argument("--cache"), parser.add_argument("--k", type=int, default=0)
     parser.add_argument("--scenario"), parser.add_argument("--reps")
+    parser.add_argument("--target-accept", type=float, default=0.0, help="override config's target_accept")
     args = parser.parse_args()
     if args.what in ("_one", "_fits"):
         print(json.dumps((_one if args.what == "_one" else _fits)(args)))

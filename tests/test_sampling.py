@@ -118,3 +118,38 @@ def test_structure_key_tells_apart_what_a_compiled_model_depends_on():
                                                    tau_prior=HalfCauchy(1)))
     assert base != structure_key(pooled_rate_model(Y[:3], N[:3], list("ABC"), mu_prior=Normal(0, 1.5),
                                                    tau_prior=HalfNormal(1)))
+
+
+def test_reuse_holds_when_only_the_number_of_observations_changes():
+    """Same parameters, another number of observed rows (as a replicate with a missing arm): one compile,
+    and the numbers of a fresh compile."""
+    import pymc as pm
+
+    from crpsmeta.sampling import clear_compiled_cache, compiled_cache_info, structure_key
+
+    def grouped(group, y, n):
+        with pm.Model(coords={"group": ["a", "b", "c"], "obs": [f"o{i}" for i in range(len(y))]}) as model:
+            g = pm.Data("group_idx", np.asarray(group, dtype="int64"), dims="obs")
+            n_data = pm.Data("n", np.asarray(n, dtype="int64"), dims="obs")
+            y_data = pm.Data("responders", np.asarray(y, dtype="int64"), dims="obs")
+            mu = pm.Normal("mu", 0, 1.5)
+            z = pm.Normal("z", 0, 1, dims="group")
+            theta = pm.Deterministic("theta", mu + 0.5 * z, dims="group")
+            pm.Binomial("y", n=n_data, logit_p=theta[g], observed=y_data, dims="obs")
+        return model
+
+    five = dict(group=[0, 1, 2, 0, 1], y=[3, 5, 2, 7, 1], n=[10, 12, 9, 14, 6])
+    seven = dict(group=[0, 1, 2, 2, 0, 1, 2], y=[4, 2, 6, 1, 8, 3, 2], n=[10, 8, 12, 5, 15, 9, 7])
+    assert structure_key(grouped(**five)) == structure_key(grouped(**seven))
+    settings = SamplerSettings(**{**FAST_SAMPLER, "backend": "nutpie"}, cores=2)
+    clear_compiled_cache()
+    fresh = sample_model(grouped(**seven), settings, 3)
+    clear_compiled_cache()
+    sample_model(grouped(**five), settings, 3)
+    reused = sample_model(grouped(**seven), settings, 3)
+    assert compiled_cache_info()["reused"] == 1 and reused.posterior.attrs["compiled_model"] == "reused"
+    for group in ("posterior", "log_likelihood", "posterior_predictive"):
+        for name in fresh[group].data_vars:
+            np.testing.assert_array_equal(reused[group][name].values, fresh[group][name].values, err_msg=name)
+    assert reused.log_likelihood["y"].sizes["obs"] == 7
+    clear_compiled_cache()

@@ -80,12 +80,16 @@ def versions() -> dict[str, str]:
 
 
 def structure_key(model: pm.Model) -> str:
-    """A digest of everything about ``model`` that a compiled sampler depends on, except its data values.
+    """A digest of everything about ``model`` that nutpie's compiled model depends on, except data values.
 
     Two models with the same key have the same log density and derived
     quantities up to the values held in their ``pm.Data`` nodes: the same
     graph (operations, variable names and types, transforms), the same
-    constants (by value) and the same data names, dtypes and shapes.
+    constants (by value), the same data names, dtypes and ranks, and the same
+    shapes of the sampled parameters and the derived quantities. Data lengths
+    may differ (say, another number of observed arms for the same studies):
+    the compiled graph takes data of any length, and only the parameter vector
+    and the stored quantities have a fixed size.
     """
     import pytensor
     from pytensor.graph.basic import Constant
@@ -101,9 +105,11 @@ def structure_key(model: pm.Model) -> str:
             digest.update(f"{value.dtype}{value.shape}".encode() + value.tobytes())
     for var in model.data_vars:
         value = np.asarray(var.get_value())
-        digest.update(f"{var.name}:{value.dtype}{value.shape};".encode())
-    for name in sorted(model.coords):
-        digest.update(f"{name}={len(model.coords[name] or ())};".encode())
+        digest.update(f"{var.name}:{value.dtype}{value.ndim};".encode())
+    sized = [*model.free_RVs, *model.deterministics]
+    shapes = pytensor.function([], [var.shape for var in sized], mode="FAST_COMPILE")()
+    for var, shape in zip(sized, shapes):
+        digest.update(f"{var.name}{tuple(int(n) for n in shape)};".encode())
     digest.update(";".join(v.name for v in model.value_vars).encode())
     return digest.hexdigest()
 
