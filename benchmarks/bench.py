@@ -212,13 +212,40 @@ def bench_sharing() -> str:
             "in.\n\n" + table(rows, list(rows[0])))
 
 
-def _snakemake(workdir: Path, *args: str, env: dict | None = None) -> float:
+def _snakemake(workdir: Path, what: str, *args: str, env: dict | None = None) -> dict:
+    """One `snakemake --cores 2` run: wall time, jobs run, and the peak RSS of its largest process."""
+    import re
+    import resource
+
     t0 = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
                           str(workdir), "--cores", "2", *args], capture_output=True, text=True, env=env)
+    wall = round(time.perf_counter() - t0, 1)
     if run.returncode:
         raise SystemExit(f"snakemake failed in {workdir}:\n{run.stderr[-3000:]}")
-    return round(time.perf_counter() - t0, 1)
+    steps = re.findall(r"(\d+) of (\d+) steps", run.stderr)
+    row = {"run": what, "wall_s": wall, "jobs": steps[-1][1] if steps else 0,
+           "peak_rss_mb_one_process": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def add_study(work: Path) -> None:
+    """Append a made-up 12/20 case series at the end of infusion (studies.csv and outcomes.csv)."""
+    import csv
+
+    for name, values in (("studies.csv", dict(study_id="Bench2099", citation="Benchmark study (not real).",
+                                              design="case_series", include="true", source="benchmark",
+                                              verification="primary")),
+                         ("outcomes.csv", dict(study_id="Bench2099", arm="ketamine", timepoint="immediate",
+                                               measure="responders", n="20", responders="12",
+                                               responder_definition=">=30 % relief", definition_class="ge30pct",
+                                               source="benchmark", verification="primary"))):
+        path = work / "data" / name
+        with open(path, encoding="utf-8", newline="") as fh:
+            header = next(csv.reader(fh))
+        with open(path, "a", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerow([values.get(column, "") for column in header])
 
 
 def bench_workflow() -> str:
@@ -228,32 +255,23 @@ def bench_workflow() -> str:
     shutil.copytree(ROOT / "config", work / "config")
     shutil.copytree(ROOT / "data", work / "data")
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={work / 'pytensor'}"}
-    rows = [{"run": "cold (empty results/ and compile cache)", "wall_s": _snakemake(work, env=env)}]
-    rows.append({"run": "warm no-op (nothing changed)", "wall_s": _snakemake(work, env=env)})
+    rows = [_snakemake(work, "cold (empty results/ and compile caches)", env=env),
+            _snakemake(work, "warm no-op (nothing changed)", env=env)]
     cfg_path = work / "config" / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["prior_sets"]["skeptical"]["placebo_adjusted"]["effect_mu"]["sd"] = 0.4
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    rows.append(_snakemake(work, "after a prior edit in a sensitivity set (skeptical effect_mu sd 0.5 -> 0.4)", env=env))
     cfg["prior_sets"][cfg["prior_set"]]["pooled_rate"]["mu"]["sd"] = 1.4
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    rows.append({"run": "after a prior edit (pooled_rate mu sd 1.5 -> 1.4)", "wall_s": _snakemake(work, env=env)})
-    lines = (work / "data" / "outcomes.csv").read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    study_row = (work / "data" / "studies.csv").read_text(encoding="utf-8").splitlines()
-    s_header = study_row[0].split(",")
-    new_study = {c: "" for c in s_header}
-    new_study.update(study_id="Bench2099", citation="Benchmark study (not real).", design="case_series",
-                     include="true", source="benchmark", verification="primary")
-    new_outcome = {c: "" for c in header}
-    new_outcome.update(study_id="Bench2099", arm="ketamine", timepoint="immediate", measure="responders", n="20",
-                       responders="12", responder_definition=">=30 % relief", definition_class="ge30pct",
-                       source="benchmark", verification="primary")
-    with open(work / "data" / "studies.csv", "a", encoding="utf-8") as fh:
-        fh.write(",".join(new_study[c] for c in s_header) + "\n")
-    with open(work / "data" / "outcomes.csv", "a", encoding="utf-8") as fh:
-        fh.write(",".join(new_outcome[c] for c in header) + "\n")
-    rows.append({"run": "after adding one study (a 12/20 case series at the end of infusion)",
-                 "wall_s": _snakemake(work, env=env)})
+    rows.append(_snakemake(work, "after a prior edit in the primary set (pooled_rate mu sd 1.5 -> 1.4)", env=env))
+    add_study(work)
+    rows.append(_snakemake(work, "after adding one study (a 12/20 case series at the end of infusion)", env=env))
     shutil.rmtree(work, ignore_errors=True)
-    return "### The whole analysis (`snakemake --cores 2`, rule all)\n\n" + table(rows, ["run", "wall_s"])
+    return ("### The whole analysis (`snakemake --cores 2`, rule all, on a copy of config/ and data/)\n\n"
+            "`jobs`: Snakemake jobs the run executed. `peak_rss_mb_one_process`: the largest resident memory of "
+            "any one process so far (cumulative over the runs).\n\n"
+            + table(rows, ["run", "wall_s", "jobs", "peak_rss_mb_one_process"]))
 
 
 def machine() -> str:

@@ -199,7 +199,7 @@ def test_shipped_data_default_priors_no_divergences(shipped_tables, shipped_conf
     used, _ = model_inputs(studies, outcomes, model="placebo_adjusted", unit="joint", options=options)
     block = priors_block(shipped_config["prior_sets"]["default"], "placebo_adjusted")
     model = build_model("placebo_adjusted", used, block, options)
-    settings = SamplerSettings(**{**shipped_config["sampler"], "cores": 2})
+    settings = SamplerSettings.from_dict(shipped_config["sampler"], cores=2)
     idata = sample_posterior(model, settings, seed=20261121)
     assert int(idata.sample_stats["diverging"].sum()) == 0
     assert diagnostics_table(idata, shipped_config["diagnostics"])["passed"].all()

@@ -44,7 +44,8 @@ class SamplerSettings:
 
     @classmethod
     def from_dict(cls, spec: dict, cores: int = 1) -> "SamplerSettings":
-        return cls(**{**spec, "cores": cores})
+        """From config's sampler block; its ``threads`` (cores a job asks for) arrives as ``cores``."""
+        return cls(**{**{k: v for k, v in spec.items() if k != "threads"}, "cores": cores})
 
 
 def fit_seed(base_seed: int, *labels: str) -> int:
