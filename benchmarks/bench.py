@@ -300,15 +300,28 @@ def main() -> None:
     if args.what in ("_one", "_fits"):
         print(json.dumps((_one if args.what == "_one" else _fits)(args)))
         return
-    parts = [machine()]
+    parts = {"machine": machine()}
     steps = {"fits": bench_fits, "scaling": bench_scaling, "sharing": bench_sharing, "workflow": bench_workflow}
     for name in (steps if args.what == "all" else [args.what]):
-        parts.append(steps[name]())
-    text = "\n\n".join(parts)
-    print(text)
+        parts[name] = steps[name]()
+    print("\n\n".join(parts.values()))
     if args.write:
-        (ROOT / "benchmarks" / "RESULTS.md").write_text("# Benchmark results (last run)\n\nPrinted by `python "
-                                                        f"benchmarks/bench.py {args.what}`.\n\n{text}\n")
+        write_results(parts)
+
+
+def write_results(parts: dict[str, str]) -> None:
+    """Replace the printed sections of RESULTS.md (between <!-- bench:NAME --> markers), keeping the prose."""
+    import re
+
+    path = ROOT / "benchmarks" / "RESULTS.md"
+    text = path.read_text()
+    stamp = parts.pop("machine")
+    for name, body in parts.items():
+        pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"RESULTS.md has no <!-- bench:{name} --> section to replace")
+        text = pattern.sub(lambda m: f"{m.group(1)}{stamp}\n\n{body}{m.group(2)}", text)
+    path.write_text(text)
 
 
 if __name__ == "__main__":
