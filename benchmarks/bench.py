@@ -4,9 +4,10 @@
                                           the shipped primary fits, PyMC's NUTS beside nutpie, cold and warm caches
     python benchmarks/bench.py scaling    pooled_rate on 15, 150 and 1,500 simulated studies, both samplers
     python benchmarks/bench.py sharing    four fits of one model structure: four processes against one process
+    python benchmarks/bench.py threads    three fits at sampler.threads 1 and 2 (two one-thread fits side by side)
     python benchmarks/bench.py workflow   the whole analysis on a copy of config/ and data/: cold (empty results and
                                           compile caches), warm no-op, after a prior edit, after adding a study
-    python benchmarks/bench.py all        all three; --write updates benchmarks/RESULTS.md
+    python benchmarks/bench.py all        every section; --write replaces the printed sections of RESULTS.md
 
 Every measurement runs in a fresh process (as a Snakemake job does), so
 import and compile costs are counted the way the pipeline pays them.
@@ -99,23 +100,38 @@ def _one(args) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
+_PRIMED: dict[tuple, str] = {}  # (model, backend) -> the compile directory a cold run of it filled
+
+
 def measure(model: str, unit: str, backend: str, cache: str, k: int = 0, target_accept: float = 0.0) -> dict:
-    """Run one measurement in a fresh interpreter; cache 'cold' gives PyTensor an empty compile directory."""
-    env = dict(os.environ)
-    tmp = None
-    if cache == "cold":
-        tmp = tempfile.mkdtemp(prefix="bench-pytensor-")
-        env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp}"
+    """Run one measurement in a fresh interpreter, with its own PyTensor base compile directory.
+
+    'cold': a new, empty directory (a fresh machine). 'warm': the directory the
+    last cold run of the same model and sampler filled (every later Snakemake
+    job), or, without one, a directory primed by an untimed run first.
+    """
+    key = (model, backend)
+    if cache == "cold" or key not in _PRIMED:
+        _PRIMED[key] = tempfile.mkdtemp(prefix="bench-pytensor-")
+        if cache == "warm":
+            _run_one(model, unit, backend, "cold", k, target_accept, _PRIMED[key])  # untimed: fills the directory
+    return _run_one(model, unit, backend, cache, k, target_accept, _PRIMED[key])
+
+
+def _run_one(model, unit, backend, cache, k, target_accept, compiledir) -> dict:
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={compiledir}"}
     cmd = [sys.executable, __file__, "_one", "--model", model, "--unit", unit, "--backend", backend,
            "--cache", cache, "--k", str(k), "--target-accept", str(target_accept)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=3600)
     except subprocess.CalledProcessError as exc:
         raise SystemExit(f"measurement failed: {' '.join(cmd)}\n{exc.stderr[-3000:]}") from None
-    finally:
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _remove_primed() -> None:
+    for path in _PRIMED.values():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 FIT_COLUMNS = ["model", "unit", "k", "backend", "cache", "target_accept", "mean_leapfrog_steps", "import_s", "compile_s", "sampling_s", "wall_s",
@@ -132,14 +148,15 @@ def bench_fits() -> str:
     rows = []
     for model, unit in (("pooled_rate", "immediate"), ("placebo_adjusted", "joint")):
         for backend in ("pymc", "nutpie"):
-            for cache in (("cold", "warm") if backend == "pymc" else ("cold",)):
+            for cache in ("cold", "warm"):
                 rows.append(measure(model, unit, backend, cache))
                 print(json.dumps(rows[-1]), flush=True)
     return ("### Per fit: shipped data, config sampler settings (4 chains x 2000 draws, tune 1000, "
             "target_accept 0.99), 2 cores\n\n" + table(rows, FIT_COLUMNS) +
-            "\n\n`cold`: an empty PyTensor compile directory (a fresh machine); `warm`: the C code PyTensor "
-            "cached on disk by an earlier process (every later Snakemake job). nutpie compiles with numba in "
-            "every process, so it has no warm case. ESS is the smallest bulk ESS over the top-level parameters.")
+            "\n\n`cold`: an empty PyTensor base compile directory (a fresh machine); `warm`: what earlier "
+            "processes cached there (every later Snakemake job): PyTensor's C code (PyMC) and its numba functions "
+            "(nutpie; nutpie's own wrappers are compiled in every process). ESS is the smallest bulk ESS over the "
+            "top-level parameters; `mean_leapfrog_steps` is gradient evaluations per draw.")
 
 
 def bench_scaling() -> str:
@@ -274,6 +291,34 @@ def bench_workflow() -> str:
             + table(rows, ["run", "wall_s", "jobs", "peak_rss_mb_one_process"]))
 
 
+def bench_threads() -> str:
+    """The three other prior sets' placebo_adjusted fits, at sampler.threads 1 and 2, in one run."""
+    import yaml
+
+    work = Path(tempfile.mkdtemp(prefix="bench-threads-"))
+    shutil.copytree(ROOT / "config", work / "config")
+    shutil.copytree(ROOT / "data", work / "data")
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={work / 'pytensor'}"}
+    cfg_path = work / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    targets = [f"results/sensitivity/{name}/fits/placebo_adjusted/joint/idata.nc" for name in cfg["prior_sets"]
+               if name != cfg["prior_set"]]
+
+    def threads(n: int) -> None:
+        cfg["sampler"]["threads"] = n
+        cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+    threads(1)
+    _snakemake(work, "warm-up: data steps and the numba cache (not in the table)", *targets, env=env)
+    rows = []
+    for n in (1, 2):
+        threads(n)
+        rows.append(_snakemake(work, f"sampler.threads: {n}", "--forcerun", "fit_sensitivity", *targets, env=env))
+    shutil.rmtree(work, ignore_errors=True)
+    return (f"### Fit jobs at one thread or two (`snakemake --cores 2`, the {len(targets)} other prior sets' "
+            "placebo_adjusted fits, warm caches)\n\n" + table(rows, ["run", "wall_s", "jobs"]))
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -290,7 +335,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["fits", "scaling", "sharing", "workflow", "all", "_one", "_fits"])
+    parser.add_argument("what", choices=["fits", "scaling", "sharing", "threads", "workflow", "all", "_one", "_fits"])
     parser.add_argument("--write", action="store_true", help="write the printed tables to benchmarks/RESULTS.md")
     parser.add_argument("--model"), parser.add_argument("--unit"), parser.add_argument("--backend")
     parser.add_argument("--cache"), parser.add_argument("--k", type=int, default=0)
@@ -300,8 +345,12 @@ def main() -> None:
     if args.what in ("_one", "_fits"):
         print(json.dumps((_one if args.what == "_one" else _fits)(args)))
         return
+    import atexit
+
+    atexit.register(_remove_primed)
     parts = {"machine": machine()}
-    steps = {"fits": bench_fits, "scaling": bench_scaling, "sharing": bench_sharing, "workflow": bench_workflow}
+    steps = {"fits": bench_fits, "scaling": bench_scaling, "sharing": bench_sharing, "threads": bench_threads,
+             "workflow": bench_workflow}
     for name in (steps if args.what == "all" else [args.what]):
         parts[name] = steps[name]()
     print("\n\n".join(parts.values()))

@@ -24,7 +24,7 @@ __all__ = ["SamplerSettings", "sample_model", "sample_posterior", "child_seeds",
 
 # nutpie models compiled in this process, by structure (see structure_key). A
 # fit whose model has the same structure as an earlier one in the same process
-# (another prior set of the same families, or the same shapes of data) reuses
+# (another prior set of the same families, or other data for the same parameters) reuses
 # the compiled logp and gradient with its own data swapped in (nutpie's
 # ``with_data``) instead of compiling again: the numba compile is most of a
 # small fit's cost, and nutpie's own wrappers cannot be cached on disk.
@@ -112,6 +112,9 @@ def structure_key(model: pm.Model) -> str:
     for var, shape in zip(sized, shapes):
         digest.update(f"{var.name}{tuple(int(n) for n in shape)};".encode())
     digest.update(";".join(v.name for v in model.value_vars).encode())
+    digest.update(json.dumps({name: list(dims) for name, dims in model.named_vars_to_dims.items()},
+                             sort_keys=True).encode())
+    digest.update(f"check_bounds={model.check_bounds}".encode())
     return digest.hexdigest()
 
 
@@ -139,6 +142,9 @@ def _nutpie_compiled(model: pm.Model, reuse: bool):
         return compiled
     _CACHE_STATS["reused"] += 1
     values = {var.name: var.get_value() for var in model.data_vars if var.name in cached.shared_data}
+    stale = set(cached.shared_data) - set(values)
+    if stale:  # a shared value that is not pm.Data would silently keep the first model's value
+        raise ValueError(f"cannot reuse the compiled model: shared variables {sorted(stale)} are not pm.Data")
     # The initial points depend on the data too (a prior's support point is its
     # mean, say): build them from this model, in nutpie's order (free RVs).
     return dataclasses.replace(cached.with_data(**values), initial_point_func=_initial_point_fn(model))
