@@ -313,7 +313,8 @@ def bench_threads() -> str:
     rows = []
     for n in (1, 2):
         threads(n)
-        rows.append(_snakemake(work, f"sampler.threads: {n}", "--forcerun", "fit_sensitivity", *targets, env=env))
+        # targets before --forcerun, which takes every argument after it
+        rows.append(_snakemake(work, f"sampler.threads: {n}", *targets, "--forcerun", "fit_sensitivity", env=env))
     shutil.rmtree(work, ignore_errors=True)
     return (f"### Fit jobs at one thread or two (`snakemake --cores 2`, the {len(targets)} other prior sets' "
             "placebo_adjusted fits, warm caches)\n\n" + table(rows, ["run", "wall_s", "jobs"]))
