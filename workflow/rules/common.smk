@@ -142,9 +142,13 @@ def seed_for(wildcards):
     job as ``name=value`` in sorted order (e.g. the study left out, or a
     validation scenario and replicate), so every job of a rule family differs.
     """
-    extra = [f"{k}={wildcards[k]}" for k in sorted(wildcards.keys())
-             if k not in ("model", "prior_set", "timepoint")]
-    return fit_seed(config["seed"], wildcards.model, prior_set_of(wildcards), wildcards.timepoint, *extra)
+    others = {k: wildcards[k] for k in wildcards.keys() if k not in ("model", "prior_set", "timepoint")}
+    return labelled_seed(wildcards.model, prior_set_of(wildcards), wildcards.timepoint, others)
+
+
+def labelled_seed(model, prior_set, timepoint, others):
+    """seed_for's seed from plain labels: ``others`` (name -> value) enter as ``name=value``, sorted by name."""
+    return fit_seed(config["seed"], model, prior_set, timepoint, *[f"{k}={others[k]}" for k in sorted(others)])
 
 
 def prior_text_for(wildcards):
@@ -376,12 +380,9 @@ def validation_fit_plan(wildcards):
     The seed is the one a job per replicate would have had (seed_for with the
     replicate as a wildcard), so batching the replicates does not change them.
     """
-    plan = []
-    for rep in validation_replicates():
-        labels = {"rep": rep, "scenario": wildcards.scenario}
-        plan.append({"rep": rep, "seed": fit_seed(config["seed"], wildcards.model, prior_set_of(wildcards),
-                                                  wildcards.timepoint, *[f"{k}={labels[k]}" for k in sorted(labels)])})
-    return plan
+    return [{"rep": rep, "seed": labelled_seed(wildcards.model, prior_set_of(wildcards), wildcards.timepoint,
+                                               {"rep": rep, "scenario": wildcards.scenario})}
+            for rep in validation_replicates()]
 
 
 def validation_simulation(wildcards):
