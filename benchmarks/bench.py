@@ -265,13 +265,18 @@ def add_study(work: Path) -> None:
             csv.writer(fh).writerow([values.get(column, "") for column in header])
 
 
+def _workdir(prefix: str) -> tuple[Path, dict]:
+    """A copy of config/ and data/ to run the workflow on, and an environment with its own empty compile caches."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    shutil.copytree(ROOT / "config", work / "config")
+    shutil.copytree(ROOT / "data", work / "data")
+    return work, {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={work / 'pytensor'}"}
+
+
 def bench_workflow() -> str:
     import yaml
 
-    work = Path(tempfile.mkdtemp(prefix="bench-workflow-"))
-    shutil.copytree(ROOT / "config", work / "config")
-    shutil.copytree(ROOT / "data", work / "data")
-    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={work / 'pytensor'}"}
+    work, env = _workdir("bench-workflow-")
     rows = [_snakemake(work, "cold (empty results/ and compile caches)", env=env),
             _snakemake(work, "warm no-op (nothing changed)", env=env)]
     cfg_path = work / "config" / "config.yaml"
@@ -295,10 +300,7 @@ def bench_threads() -> str:
     """The three other prior sets' placebo_adjusted fits, at sampler.threads 1 and 2, in one run."""
     import yaml
 
-    work = Path(tempfile.mkdtemp(prefix="bench-threads-"))
-    shutil.copytree(ROOT / "config", work / "config")
-    shutil.copytree(ROOT / "data", work / "data")
-    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={work / 'pytensor'}"}
+    work, env = _workdir("bench-threads-")
     cfg_path = work / "config" / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     targets = [f"results/sensitivity/{name}/fits/placebo_adjusted/joint/idata.nc" for name in cfg["prior_sets"]
