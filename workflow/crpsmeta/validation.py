@@ -315,6 +315,22 @@ def _convert(text: str, kind: str) -> Any:
     return value
 
 
+def _column_at(raw: bytes, offset: int) -> str | None:
+    """The header name of the CSV field holding byte ``offset`` (best effort: None if it cannot tell)."""
+    text = raw.decode("utf-8", errors="replace")
+    start = raw.rfind(b"\n", 0, offset) + 1
+    if start == 0:
+        return None  # the header itself
+    try:
+        header = next(csv.reader(io.StringIO(text.splitlines()[0])))
+        before = raw[start:offset].decode("utf-8", errors="replace")
+        fields = next(csv.reader(io.StringIO(before + "\ufffd")))
+    except (csv.Error, StopIteration, IndexError):
+        return None
+    index = len(fields) - 1
+    return header[index].strip() if index < len(header) else None
+
+
 def read_table(path: str | Path, schema: dict, display_name: str | None = None
                ) -> tuple[list[dict], list[int], list[Issue]]:
     """Read a CSV file strictly and validate each row against a JSON Schema.
@@ -340,8 +356,8 @@ def read_table(path: str | Path, schema: dict, display_name: str | None = None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         bad = raw[exc.start: exc.end]
-        return [], [], [Issue(name, line, line - 1 if line > 1 else None, None, bad.hex(" "), "utf8",
-                              f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")]
+        return [], [], [Issue(name, line, line - 1 if line > 1 else None, _column_at(raw, exc.start), bad.hex(" "),
+                              "utf8", f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")]
     if not text.strip():
         return [], [], [Issue(name, None, None, None, None, "empty_table", "the table is empty (no header, no rows)")]
 
@@ -387,8 +403,10 @@ def read_table(path: str | Path, schema: dict, display_name: str | None = None
         for error in _leaf_errors(validator.iter_errors(record)):
             rule, message = _describe(error)
             if error.validator == "required":
+                # a required cell left empty: its value is the empty text
                 for missing in [p for p in error.validator_value if p not in error.instance]:
-                    issues.append(Issue(name, line, row_no, missing, None, "required", message))
+                    issues.append(Issue(name, line, row_no, missing, "" if missing in header else None,
+                                        "required", message))
                 continue
             column = str(error.absolute_path[0]) if error.absolute_path else None
             issues.append(Issue(name, line, row_no, column, error.instance if column else None, rule, message))
@@ -611,8 +629,9 @@ def load_published(path: str | Path, schema: dict, display_name: str | None = No
     seen = {}
     for rec, line in zip(records, lines):
         est, lo, hi = rec.get("estimate_pct"), rec.get("lower_pct"), rec.get("upper_pct")
-        for column, value, ok in (("lower_pct", lo, lo is None or est is None or lo <= est),
-                                  ("upper_pct", hi, hi is None or est is None or hi >= est)):
+        # values of the wrong type are already reported by the schema; compare numbers only
+        for column, value, ok in (("lower_pct", lo, not (_number(lo) and _number(est)) or lo <= est),
+                                  ("upper_pct", hi, not (_number(hi) and _number(est)) or hi >= est)):
             if not ok:
                 issues.append(Issue(name, line, rec["_row"], column, value, "interval_contains_estimate",
                                     f"the interval must contain estimate_pct {est}"))

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import yaml
 
-from crpsmeta.api import fit_units, model_inputs
-from crpsmeta.sampling import fit_seed
+# Only the validator is imported here: crpsmeta.api and crpsmeta.sampling load PyMC
+# (about 2 s), so the helpers import them when called, after validate_inputs(),
+# and a run that refuses its inputs stops quickly.
 from crpsmeta.validation import InputValidationError, load_published, load_tables, validate_config
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
@@ -69,6 +70,8 @@ def validate_inputs():
     if issues:
         sys.stderr.write(str(InputValidationError(issues)) + "\n")
         raise WorkflowError("input validation failed; see the list above. Nothing was run.")
+    from crpsmeta.api import fit_units, model_inputs
+
     TABLES.update(studies=studies, outcomes=outcomes)
     FITS.clear()
     LOSO.clear()
@@ -148,6 +151,8 @@ def seed_for(wildcards):
 
 def labelled_seed(model, prior_set, timepoint, others):
     """seed_for's seed from plain labels: ``others`` (name -> value) enter as ``name=value``, sorted by name."""
+    from crpsmeta.sampling import fit_seed
+
     return fit_seed(config["seed"], model, prior_set, timepoint, *[f"{k}={others[k]}" for k in sorted(others)])
 
 
@@ -225,6 +230,8 @@ def loo_pit_paths(filename):
 
 def check_seed(wildcards):
     """Seed of a check's random numbers (randomised PIT, Monte Carlo p-value): the fit's name plus 'checks'."""
+    from crpsmeta.sampling import fit_seed
+
     return fit_seed(config["seed"], "checks", wildcards.model, prior_set_of(wildcards), wildcards.timepoint)
 
 
@@ -255,6 +262,7 @@ def regression_options(model):
 def regression_plan():
     """Every regression of config meta_regression (covariate x timepoint; "se" = small-study), with the
     number of studies with the covariate and whether it can be fitted (>= 2 studies and some variation)."""
+    from crpsmeta.api import model_inputs
     from crpsmeta.regression import estimable
 
     if _REGRESSION_PLAN:
@@ -363,6 +371,8 @@ def validation_path(step, scenario, rep, filename):
 
     pooled_rate is the same model at both timepoints, so its replicates are fitted as ``immediate``.
     """
+    from crpsmeta.api import fit_units
+
     model = validation_scenario(scenario)["model"]
     unit = fit_units(model, ["immediate"])[0]
     return (f"results/validation/{step}/{scenario}/{model}/{unit}/{validation_prior_set('fit_prior_set')}/"
@@ -388,6 +398,7 @@ def validation_fit_plan(wildcards):
 def validation_simulation(wildcards):
     """Everything a replicate's simulation needs: model, design, the truth's priors and its seed."""
     from crpsmeta.api import priors_block
+    from crpsmeta.sampling import fit_seed
 
     design = validation_scenario(wildcards.scenario)
     prior_set = validation_prior_set("simulate_prior_set")
