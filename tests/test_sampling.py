@@ -153,3 +153,61 @@ def test_reuse_holds_when_only_the_number_of_observations_changes():
             np.testing.assert_array_equal(reused[group][name].values, fresh[group][name].values, err_msg=name)
     assert reused.log_likelihood["y"].sizes["obs"] == 7
     clear_compiled_cache()
+
+
+def test_nutpie_compiles_and_samples_without_fastmath(monkeypatch):
+    """numba's fastmath makes a fresh compile and a cache-loaded one differ in the last bits (see the slow
+    test below), so the sampler turns it off for nutpie's compile and sampling."""
+    import nutpie
+    import pytensor
+
+    from crpsmeta import sampling
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def compiled(model, reuse):
+        seen["compile"] = pytensor.config.numba__fastmath
+        return object()
+
+    def sample(*args, **kwargs):
+        seen["sample"] = pytensor.config.numba__fastmath
+        raise Stop
+
+    monkeypatch.setattr(sampling, "_nutpie_compiled", compiled)
+    monkeypatch.setattr(nutpie, "sample", sample)
+    model = pooled_rate_model(Y, N, ["A", "B", "C", "D"], mu_prior=Normal(0, 1.5), tau_prior=HalfNormal(1))
+    with pytest.raises(Stop):
+        sampling.sample_posterior(model, SamplerSettings(backend="nutpie"), seed=1)
+    assert seen == {"compile": False, "sample": False}
+    assert pytensor.config.numba__fastmath is True  # the global default is left as it was
+
+
+FIRST_AND_RERUN = """
+import hashlib, numpy as np
+from crpsmeta.models import pooled_rate_model
+from crpsmeta.priors import HalfNormal, Normal
+from crpsmeta.sampling import SamplerSettings, sample_posterior
+model = pooled_rate_model({y}, {n}, ["A", "B", "C", "D"], mu_prior=Normal(0, 1.5), tau_prior=HalfNormal(1))
+idata = sample_posterior(model, SamplerSettings(backend="nutpie", chains=2, draws=300, tune=300), seed=5)
+print(hashlib.sha256(b"".join(np.ascontiguousarray(idata.posterior[v].values).tobytes()
+                              for v in sorted(idata.posterior.data_vars))).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_first_run_and_rerun_give_identical_nutpie_draws(tmp_path):
+    """The same nutpie fit in two processes: the first compiles into an empty cache, the second loads
+    numba's cached functions. The draws must be bit-identical (they were not, with fastmath on)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'cache'}"}
+    script = FIRST_AND_RERUN.format(y=Y, n=N)
+    digests = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                              check=True, timeout=900).stdout.split()[-1] for _ in range(2)]
+    assert (tmp_path / "cache" / "numba").exists()  # the second process did have a warm numba cache
+    assert digests[0] == digests[1]

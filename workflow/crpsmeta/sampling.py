@@ -194,11 +194,19 @@ def sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int, reus
                              idata_kwargs={"log_likelihood": True})
     if settings.backend == "nutpie":
         import nutpie
+        import pytensor
 
-        compiled = _nutpie_compiled(model, reuse)
-        idata = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                              cores=max(1, min(settings.cores, settings.chains)), seed=seed,
-                              target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
+        # Same seed, same draws: with numba's fastmath on, a function compiled
+        # in this process and the same function loaded from numba's disk cache
+        # differ in the last bits (about 1e-9 on the first run against a re-run
+        # of pooled_rate), so a first run and a re-run of one seed would differ.
+        # Without fastmath both are the same IEEE arithmetic, at no measured cost
+        # in speed (tests/test_sampling.py checks both).
+        with pytensor.config.change_flags(numba__fastmath=False):
+            compiled = _nutpie_compiled(model, reuse)
+            idata = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+                                  cores=max(1, min(settings.cores, settings.chains)), seed=seed,
+                                  target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
         idata = _relabel(idata, model)
         pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
         return idata
