@@ -56,6 +56,7 @@ def test_simulator_draws_from_the_model():
     assert (sim["responders"] / sim["n"]).mean() == pytest.approx(expit(sim["theta"]).mean(), abs=0.01)
 
 
+@pytest.mark.slow  # 86 s on CI; the placebo-adjusted recovery test and `snakemake validate` stay
 def test_recovery_coverage_15_studies():
     reps = 20
     hits = coverage(reps, k=15, seed=7)

@@ -12,8 +12,11 @@ from pathlib import Path
 import pandas as pd
 
 from .data import placebo_inputs, responder_arms
-from .priors import prior_from_dict
 from .regression import REGRESSION_MODELS
+
+# PyMC (through .priors, .models, .sampling) is imported inside the functions that
+# build or fit a model, so that steps which only select data (model_inputs) start
+# without it (about 2 s a process).
 
 __all__ = ["MODELS", "JOINT", "fit_units", "model_inputs", "build_model", "priors_block", "prior_variables", "fit",
            "file_sha256"]
@@ -92,6 +95,7 @@ def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | No
     """
     from .models import pooled_rate_model
     from .placebo_adjusted import PRIOR_NAMES, placebo_adjusted_model
+    from .priors import prior_from_dict
 
     options = options or {}
     if model in _ARM:
