@@ -170,6 +170,7 @@ def test_estimand_rows_and_contraction(recovery_fit):
     assert p == pytest.approx((recovery_fit.posterior["risk_difference"].sel(timepoint="immediate") > 0).mean())
 
 
+@pytest.mark.slow  # 40-100 s on CI
 def test_without_controlled_evidence_the_effect_stays_near_its_prior():
     """Single-arm series inform placebo + effect + bias together: nothing separates them.
 
@@ -193,6 +194,7 @@ def test_without_controlled_evidence_the_effect_stays_near_its_prior():
     assert total.std() < 0.3
 
 
+@pytest.mark.slow  # 60-85 s on CI; `bash run.sh analysis` gates the same fit
 def test_shipped_data_default_priors_no_divergences(shipped_tables, shipped_config):
     studies, outcomes = shipped_tables
     options = shipped_config["placebo_adjusted"]

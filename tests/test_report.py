@@ -250,3 +250,19 @@ def test_published_figures_are_validated_with_file_row_column_value_and_rule(tmp
     assert "data/published.csv, line 2 (row 1), column 'lower_pct', value 73" in text
     assert "[rule: interval_contains_estimate]" in text and "[rule: duplicate_key]" in text
 
+
+
+def test_a_published_figure_that_is_not_a_number_is_refused_not_crashed_on(tmp_path):
+    """The interval check compares numbers only; text in estimate_pct is the schema's to refuse (the fuzzer
+    found the TypeError this used to raise)."""
+    import yaml
+
+    from crpsmeta.validation import InputValidationError, load_published
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "published.schema.yaml").read_text())
+    lines = (ROOT / "data" / "published.csv").read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "published.csv"
+    bad.write_text("\n".join([lines[0], lines[1].replace(",69,53,84,", ",abc,50,84,")]) + "\n", encoding="utf-8")
+    with pytest.raises(InputValidationError) as err:
+        load_published(bad, schema, "data/published.csv")
+    assert [(i.column, i.value, i.rule) for i in err.value.issues] == [("estimate_pct", "abc", "type")]

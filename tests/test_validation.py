@@ -327,3 +327,14 @@ def test_every_config_property_is_described(schemas):
                 if isinstance(node.get(key), dict):
                     walk(node[key], path)
     walk(schemas["config"], "config")
+
+
+def test_a_non_utf8_byte_is_located_by_row_and_column_even_in_a_multiline_cell(data_copy, schemas):
+    header, rows = read_rows(data_copy / "outcomes.csv")
+    rows[2]["notes"] = "two\nlines"  # row 3 spans file lines 4-5
+    write_rows(data_copy / "outcomes.csv", header, rows)
+    raw = (data_copy / "outcomes.csv").read_bytes()
+    cut = raw.index(b"Correll2004", raw.index(b"lines")) + 2  # row 4, in its study_id
+    (data_copy / "outcomes.csv").write_bytes(raw[:cut] + b"\xe9" + raw[cut:])
+    issue = next(i for i in issues_of(data_copy, schemas) if i.rule == "utf8")
+    assert (issue.line, issue.row, issue.column, issue.value) == (6, 4, "study_id", "e9")

@@ -116,7 +116,8 @@ def test_unconverged_fit_is_stopped_by_its_gate_then_warn_mode_marks_it(tiny, tm
     for spec in cfg["diagnostics"].values():
         spec["on_failure"] = "warn"
     cfg_path.write_text(yaml.safe_dump(cfg))
-    run = snakemake(workdir, *TARGETS, sof)
+    page = "results/report/index.html"
+    run = snakemake(workdir, *TARGETS, sof, page)
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"WARNING: fit pooled_rate/default/immediate failed diagnostic {gate.group(1)} = " in run.stderr
     diag = pd.read_csv(workdir / "results" / "diagnostics" / "diagnostics.csv")
@@ -128,16 +129,21 @@ def test_unconverged_fit_is_stopped_by_its_gate_then_warn_mode_marks_it(tiny, tm
     assert len(marked) and not marked["gate_passed"].any()
     assert marked["sentence"].str.startswith("NOT CONVERGED - do not use.").all()
     assert others["gate_passed"].all() and not others["sentence"].str.contains("NOT CONVERGED").any()
+    html = (workdir / page).read_text(encoding="utf-8")
+    assert 'id="gate-failures"' in html and "CONVERGENCE FAILURE: 1 fit(s) failed a diagnostic gate" in html
+    failed_rows = re.findall(r'<tr data-estimand="([a-z_]+)" class="failed">\s*<td>[^<]*<b>\(fit failed its gate\)</b>',
+                             html)
+    assert failed_rows == list(marked["estimand"])  # those rows, and no other, carry the mark
 
 
 FIT = "results/fits/pooled_rate/immediate/idata.nc"
 
 
 def test_killed_run_leaves_nothing_complete_and_a_rerun_gives_identical_numbers(tiny, tmp_path):
-    """kill -9 in the middle of a fit: Snakemake must not take the fit's output for finished, the same command
-    run again must finish, and the same seed must give a byte-identical estimands.csv."""
+    """kill -9 while a fit runs: Snakemake must not take the fit's output for finished, the same command run
+    again (after `snakemake --unlock`) must finish, and the same seed must give a byte-identical estimands.csv."""
     workdir = copy_of(tiny, tmp_path / "killed")
-    marker = workdir / ".snakemake" / "incomplete" / base64.b64encode(FIT.encode()).decode()
+    marker = workdir / ".snakemake" / "incomplete" / base64.urlsafe_b64encode(FIT.encode()).decode()
     with open(tmp_path / "killed.log", "w") as log:
         run = subprocess.Popen([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", TARGETS[0],
                                 "--forcerun", FIT], stdout=log, stderr=log, start_new_session=True)
@@ -163,6 +169,11 @@ def test_killed_run_leaves_nothing_complete_and_a_rerun_gives_identical_numbers(
     shown = plan.stdout + plan.stderr
     assert plan.returncode == 0 and re.search(rf"rule fit:\n(?:\s+\w+: .*\n)*?\s+output: {re.escape(FIT)}", shown), shown
 
+    # the killed run's lock is still there, and Snakemake cannot tell it from a running one: it refuses, and
+    # says how to remove it (the README's recovery steps are this: unlock, then the same command)
+    locked = snakemake(workdir, TARGETS[0])
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    assert snakemake(workdir, "--unlock").returncode == 0
     rerun = snakemake(workdir, TARGETS[0])
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert not marker.exists()

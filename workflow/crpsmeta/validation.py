@@ -184,22 +184,26 @@ def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> list[jsonschem
 # Config
 # --------------------------------------------------------------------------
 
-def _yaml_key_lines(text: str | None) -> dict[tuple[str, ...], int]:
-    """Map each key path of a YAML document to its 1-based line number."""
+def _yaml_key_lines(text: str | None) -> tuple[dict[tuple[str, ...], int], list[tuple[tuple[str, ...], int, int]]]:
+    """Map each key path of a YAML document to its 1-based line number; list keys given twice in one mapping
+    (path, line, line of the first)."""
     if not text:
-        return {}
+        return {}, []
     import yaml
 
     try:
         root = yaml.compose(text)
     except yaml.YAMLError:
-        return {}
+        return {}, []
     lines: dict[tuple[str, ...], int] = {}
+    duplicates: list[tuple[tuple[str, ...], int, int]] = []
 
     def walk(node, path):
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 sub = path + (str(key.value),)
+                if sub in lines:  # YAML loaders keep the last of two equal keys, silently
+                    duplicates.append((sub, key.start_mark.line + 1, lines[sub]))
                 lines[sub] = key.start_mark.line + 1
                 walk(value, sub)
         elif isinstance(node, yaml.SequenceNode):
@@ -209,7 +213,7 @@ def _yaml_key_lines(text: str | None) -> dict[tuple[str, ...], int]:
                 walk(item, sub)
 
     walk(root, ())
-    return lines
+    return lines, duplicates
 
 
 def validate_config(config: dict, schema: dict, filename: str = "config/config.yaml",
@@ -233,8 +237,10 @@ def validate_config(config: dict, schema: dict, filename: str = "config/config.y
         With one :class:`Issue` per problem.
     """
     cfg = copy.deepcopy(dict(config))
-    key_lines = _yaml_key_lines(text)
-    issues: list[Issue] = []
+    key_lines, duplicates = _yaml_key_lines(text)
+    issues: list[Issue] = [Issue(filename, line, None, ".".join(path), None, "duplicate_key",
+                                 f"key given twice in one mapping (first on line {first}); only the last would count")
+                           for path, line, first in duplicates]
     validator = _DefaultingValidator(schema)
     for error in _leaf_errors(validator.iter_errors(cfg)):
         path = tuple(str(p) for p in error.absolute_path)
@@ -315,20 +321,25 @@ def _convert(text: str, kind: str) -> Any:
     return value
 
 
-def _column_at(raw: bytes, offset: int) -> str | None:
-    """The header name of the CSV field holding byte ``offset`` (best effort: None if it cannot tell)."""
-    text = raw.decode("utf-8", errors="replace")
-    start = raw.rfind(b"\n", 0, offset) + 1
-    if start == 0:
-        return None  # the header itself
+def _undecodable_cell(raw: bytes) -> tuple[int | None, str | None]:
+    """Data row and header name of the first CSV cell holding bytes that are not UTF-8 (None where unknown).
+
+    The bytes are decoded with surrogate escapes and parsed as CSV, so a quoted
+    cell spanning lines is still one cell of one row.
+    """
+    text = raw.decode("utf-8", errors="surrogateescape")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = next(csv.reader(io.StringIO(text.splitlines()[0])))
-        before = raw[start:offset].decode("utf-8", errors="replace")
-        fields = next(csv.reader(io.StringIO(before + "\ufffd")))
-    except (csv.Error, StopIteration, IndexError):
-        return None
-    index = len(fields) - 1
-    return header[index].strip() if index < len(header) else None
+        header = next(reader)
+        for row_no, fields in enumerate(reader, start=1):
+            for index, cell in enumerate(fields):
+                if any("\udc80" <= ch <= "\udcff" for ch in cell):
+                    return row_no, header[index].strip() if index < len(header) else None
+    except (csv.Error, StopIteration):
+        pass
+    return None, None
 
 
 def read_table(path: str | Path, schema: dict, display_name: str | None = None
@@ -356,7 +367,8 @@ def read_table(path: str | Path, schema: dict, display_name: str | None = None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         bad = raw[exc.start: exc.end]
-        return [], [], [Issue(name, line, line - 1 if line > 1 else None, _column_at(raw, exc.start), bad.hex(" "),
+        row, column = _undecodable_cell(raw) if line > 1 else (None, None)
+        return [], [], [Issue(name, line, row, column, bad.hex(" "),
                               "utf8", f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")]
     if not text.strip():
         return [], [], [Issue(name, None, None, None, None, "empty_table", "the table is empty (no header, no rows)")]
