@@ -36,6 +36,7 @@ __all__ = [
     "InputValidationError",
     "read_table",
     "validate_config",
+    "config_file_issues",
     "load_tables",
     "cross_table_issues",
     "load_published",
@@ -214,6 +215,41 @@ def _yaml_key_lines(text: str | None) -> tuple[dict[tuple[str, ...], int], list[
 
     walk(root, ())
     return lines, duplicates
+
+
+def config_file_issues(path: str | Path, filename: str | None = None) -> list[Issue]:
+    """Problems that stop a YAML config file from being read at all: not UTF-8, or not valid YAML.
+
+    Snakemake's own message for these names neither line nor column; this one
+    does, so it is checked before Snakemake loads the file.
+    """
+    import yaml
+
+    name = filename or str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return [Issue(name, None, None, None, None, "readable", f"cannot read file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return [Issue(name, line, None, None, raw[exc.start: exc.end].hex(" "), "utf8",
+                      f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")]
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        where = f" at column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        return [Issue(name, line, None, None, None, "yaml_syntax",
+                      f"not valid YAML{where}: {problem}" + (f" ({context})" if context else ""))]
+    if not isinstance(document, dict):
+        return [Issue(name, None, None, None, None, "yaml_syntax",
+                      f"the file must be a mapping of keys to values, not {type(document).__name__}")]
+    return []
 
 
 def validate_config(config: dict, schema: dict, filename: str = "config/config.yaml",

@@ -8,7 +8,8 @@ import yaml
 # Only the validator is imported here: crpsmeta.api and crpsmeta.sampling load PyMC
 # (about 2 s), so the helpers import them when called, after validate_inputs(),
 # and a run that refuses its inputs stops quickly.
-from crpsmeta.validation import InputValidationError, load_published, load_tables, validate_config
+from crpsmeta.validation import (InputValidationError, config_file_issues, load_published, load_tables,
+                                  validate_config)
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 STUDIES_CSV = "data/studies.csv"
@@ -48,6 +49,14 @@ def _config_text():
         return files[-1].read_text(encoding="utf-8"), str(files[-1])
     except OSError:
         return None, "config/config.yaml"
+
+
+def check_config_file(path):
+    """Stop with a located message if the config file cannot be read as YAML (before Snakemake loads it)."""
+    issues = config_file_issues(path, path) if Path(path).exists() else []
+    if issues:
+        sys.stderr.write(str(InputValidationError(issues)) + "\n")
+        raise WorkflowError("input validation failed; see the list above. Nothing was run.")
 
 
 def validate_inputs():
