@@ -230,12 +230,9 @@ def config_file_issues(path: str | Path, filename: str | None = None) -> list[Is
         raw = Path(path).read_bytes()
     except OSError as exc:
         return [Issue(name, None, None, None, None, "readable", f"cannot read file: {exc.strerror}")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return [Issue(name, line, None, None, raw[exc.start: exc.end].hex(" "), "utf8",
-                      f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")]
+    text, issue = _decode_utf8(raw, name, locate_cell=False)
+    if issue:
+        return [issue]
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -357,6 +354,18 @@ def _convert(text: str, kind: str) -> Any:
     return value
 
 
+def _decode_utf8(raw: bytes, name: str, locate_cell: bool) -> tuple[str | None, Issue | None]:
+    """The file's text, or the problem of its first byte that is not UTF-8 (with its CSV row and column if
+    ``locate_cell``)."""
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        row, column = _undecodable_cell(raw) if locate_cell and line > 1 else (None, None)
+        return None, Issue(name, line, row, column, raw[exc.start: exc.end].hex(" "), "utf8",
+                           f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")
+
+
 def _undecodable_cell(raw: bytes) -> tuple[int | None, str | None]:
     """Data row and header name of the first CSV cell holding bytes that are not UTF-8 (None where unknown).
 
@@ -398,14 +407,9 @@ def read_table(path: str | Path, schema: dict, display_name: str | None = None
         raw = Path(path).read_bytes()
     except OSError as exc:
         return [], [], [Issue(name, None, None, None, None, "readable", f"cannot read file: {exc.strerror}")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        bad = raw[exc.start: exc.end]
-        row, column = _undecodable_cell(raw) if line > 1 else (None, None)
-        return [], [], [Issue(name, line, row, column, bad.hex(" "),
-                              "utf8", f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")]
+    text, issue = _decode_utf8(raw, name, locate_cell=True)
+    if issue:
+        return [], [], [issue]
     if not text.strip():
         return [], [], [Issue(name, None, None, None, None, "empty_table", "the table is empty (no header, no rows)")]
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import yaml
 
-# Only the validator is imported here: crpsmeta.api and crpsmeta.sampling load PyMC
-# (about 2 s), so the helpers import them when called, after validate_inputs(),
-# and a run that refuses its inputs stops quickly.
+# crpsmeta.sampling loads PyMC (about 2 s): the helpers that need it import it when
+# called, after validate_inputs(), so a run that refuses its inputs stops quickly.
+from crpsmeta.api import fit_units, model_inputs
 from crpsmeta.validation import (InputValidationError, config_file_issues, load_published, load_tables,
                                   validate_config)
 
@@ -51,12 +51,16 @@ def _config_text():
         return None, "config/config.yaml"
 
 
-def check_config_file(path):
-    """Stop with a located message if the config file cannot be read as YAML (before Snakemake loads it)."""
-    issues = config_file_issues(path, path) if Path(path).exists() else []
+def _refuse(issues):
+    """Stop the run, listing every problem, if there are any."""
     if issues:
         sys.stderr.write(str(InputValidationError(issues)) + "\n")
         raise WorkflowError("input validation failed; see the list above. Nothing was run.")
+
+
+def check_config_file(path):
+    """Stop with a located message if the config file cannot be read as YAML (before Snakemake loads it)."""
+    _refuse(config_file_issues(path, path) if Path(path).exists() else [])
 
 
 def validate_inputs():
@@ -76,11 +80,7 @@ def validate_inputs():
             load_published(PUBLISHED_CSV, _schema("published"))
         except InputValidationError as exc:
             issues += exc.issues
-    if issues:
-        sys.stderr.write(str(InputValidationError(issues)) + "\n")
-        raise WorkflowError("input validation failed; see the list above. Nothing was run.")
-    from crpsmeta.api import fit_units, model_inputs
-
+    _refuse(issues)
     TABLES.update(studies=studies, outcomes=outcomes)
     FITS.clear()
     LOSO.clear()
@@ -271,7 +271,6 @@ def regression_options(model):
 def regression_plan():
     """Every regression of config meta_regression (covariate x timepoint; "se" = small-study), with the
     number of studies with the covariate and whether it can be fitted (>= 2 studies and some variation)."""
-    from crpsmeta.api import model_inputs
     from crpsmeta.regression import estimable
 
     if _REGRESSION_PLAN:
@@ -380,8 +379,6 @@ def validation_path(step, scenario, rep, filename):
 
     pooled_rate is the same model at both timepoints, so its replicates are fitted as ``immediate``.
     """
-    from crpsmeta.api import fit_units
-
     model = validation_scenario(scenario)["model"]
     unit = fit_units(model, ["immediate"])[0]
     return (f"results/validation/{step}/{scenario}/{model}/{unit}/{validation_prior_set('fit_prior_set')}/"
