@@ -25,7 +25,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, load_schema
+from conftest import ROOT, load_schema, read_rows
 from crpsmeta.validation import InputValidationError, load_published, load_tables, validate_config
 
 SCHEMAS = {name: load_schema(name) for name in ("config", "studies", "outcomes", "published")}
@@ -83,7 +83,7 @@ CELL = st.one_of(
 def csv_table(draw, schema: str, base: str):
     """A CSV: the real table's header (sometimes with columns dropped, shuffled or invented) and rows of
     its real cells with some replaced by plausible or hostile text, or wholly fuzzed rows."""
-    header, rows = _read(TINY / f"{base}.csv")
+    header, rows = read_rows(TINY / f"{base}.csv")
     columns = list(header)
     if draw(st.booleans()):
         columns = draw(st.permutations(columns))
@@ -105,12 +105,6 @@ def csv_table(draw, schema: str, base: str):
     writer.writerow(columns)
     writer.writerows(out_rows)
     return buffer.getvalue().encode("utf-8")
-
-
-def _read(path: Path):
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames), list(reader)
 
 
 @FUZZ
@@ -136,7 +130,7 @@ def test_published_table_never_crashes(content, tmp_path_factory):
 
 def test_fuzzed_cells_do_get_refused():
     """The property is not vacuous: a hostile cell in a required column is refused, not accepted."""
-    header, rows = _read(TINY / "outcomes.csv")
+    header, rows = read_rows(TINY / "outcomes.csv")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
     writer.writeheader()
