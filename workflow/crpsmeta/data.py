@@ -135,7 +135,7 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
 
     included = set(studies.loc[studies["include"].fillna(False).astype(bool), "study_id"])
     pain = outcomes[(outcomes["measure"] == "pain") & outcomes["study_id"].isin(included)]
-    rows, used_pain = [], set()
+    rows, used_pain, contrast_gaps = [], set(), {}
     controlled = pain[pain["study_id"].map(design).isin(CONTROLLED_DESIGNS)] if continuous_contrast != "off" \
         else pain.iloc[0:0]
     for (sid, tp), group in controlled.groupby(["study_id", "timepoint"], sort=False):
@@ -148,7 +148,12 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
             continue  # responder counts already carry these patients
         k, p = by_arm["ketamine"], by_arm["placebo"]
         est_k, est_p = arm_mean_sd(k), arm_mean_sd(p)
-        if est_k is None or est_p is None:
+        if est_k is None or est_p is None or pd.isna(k["n"]) or pd.isna(p["n"]):
+            for arm, row, est in (("ketamine", k, est_k), ("placebo", p, est_p)):
+                contrast_gaps[(sid, tp, arm)] = (
+                    "controlled pain contrast incomplete: "
+                    + ("this arm has no mean with its SD or SE, nor a median with quartiles" if est is None else
+                       "this arm has no n" if pd.isna(row["n"]) else "the other arm cannot be summarised"))
             continue
         (mean_k, sd_k, how_k), (mean_p, sd_p, how_p) = est_k, est_p
         g, var_g = smd(mean_k, sd_k, int(k["n"]), mean_p, sd_p, int(p["n"]))
@@ -170,7 +175,7 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
                      & (arms["arm"] == row["arm"])).any()
         result = single_arm_pain(row) if single_arm_pain_mode == "latent" and not has_count else None
         if result is None:
-            reasons[(*key, row["arm"])] = (
+            reasons[(*key, row["arm"])] = contrast_gaps.get((*key, row["arm"])) or (
                 "single-arm pain switched off" if single_arm_pain_mode == "off" else
                 "the arm's responder count is used instead" if has_count else
                 "no mean change with its SD or SE (levels or medians alone need a pre-post correlation)")
@@ -182,8 +187,9 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
         used_arm_pain.add((*key, row["arm"]))
     contrasts = pd.DataFrame(rows, columns=["study_id", "arm", "timepoint", "kind", "log_or", "d", "se",
                                             "nonrandomised", "derivation"])
-    pain_gaps = pain[[(s, t) not in used_pain and (s, t, a) not in used_arm_pain
-                      for s, t, a in zip(pain["study_id"], pain["timepoint"], pain["arm"])]]
+    unused = [(s, t) not in used_pain and (s, t, a) not in used_arm_pain
+              for s, t, a in zip(pain["study_id"], pain["timepoint"], pain["arm"])]
+    pain_gaps = pain.loc[pd.Series(unused, index=pain.index, dtype=bool)]
     pain_gaps = pain_gaps[["study_id", "arm", "timepoint", "n", "notes"]].copy()
     pain_gaps["reason"] = [reasons.get((s, t, a), "controlled pain contrast switched off or incomplete")
                            for s, t, a in zip(pain_gaps["study_id"], pain_gaps["timepoint"], pain_gaps["arm"])]

@@ -55,20 +55,21 @@ PRIOR_NAMES = ("placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "
                "pain_threshold")
 
 
-def _check(arms: pd.DataFrame, contrasts: pd.DataFrame) -> None:
-    if len(arms) == 0 and len(contrasts) == 0:
-        raise ValueError("placebo_adjusted needs at least one responder count or contrast")
+def _check(arms: pd.DataFrame, contrasts: pd.DataFrame, pains: pd.DataFrame) -> None:
+    if len(arms) == 0 and len(contrasts) == 0 and len(pains) == 0:
+        raise ValueError("placebo_adjusted needs at least one responder count, contrast or single-arm pain change")
     if len(arms):
         n, y = arms["n"].to_numpy(), arms["responders"].to_numpy()
         if np.any(n <= 0) or np.any(y < 0) or np.any(y > n):
             raise ValueError("need 0 <= responders <= n and n > 0 in every arm")
         if not set(arms["arm"]) <= {"ketamine", "placebo"}:
             raise ValueError("arm must be ketamine or placebo")
-    for frame in (arms, contrasts):
+    for frame in (arms, contrasts, pains):
         if len(frame) and not set(frame["timepoint"]) <= set(TIMEPOINTS):
             raise ValueError(f"timepoint must be one of {TIMEPOINTS}")
-    if len(contrasts) and np.any(contrasts["se"].to_numpy() <= 0):
-        raise ValueError("contrast standard errors must be > 0")
+    for frame in (contrasts, pains):
+        if len(frame) and np.any(frame["se"].to_numpy() <= 0):
+            raise ValueError("contrast and pain-change standard errors must be > 0")
 
 
 def placebo_adjusted_model(arms: pd.DataFrame, contrasts: pd.DataFrame, *, priors: dict[str, Prior],
@@ -97,7 +98,7 @@ def placebo_adjusted_model(arms: pd.DataFrame, contrasts: pd.DataFrame, *, prior
     """
     pains = pains if pains is not None else pd.DataFrame(columns=["study_id", "arm", "timepoint", "d", "se",
                                                                   "nonrandomised"])
-    _check(arms, contrasts)
+    _check(arms, contrasts, pains)
     missing = set(PRIOR_NAMES) - set(priors)
     if missing:
         raise ValueError(f"missing priors: {', '.join(sorted(missing))}")

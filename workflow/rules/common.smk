@@ -7,7 +7,9 @@ import yaml
 
 # crpsmeta.sampling loads PyMC (about 2 s): the helpers that need it import it when
 # called, after validate_inputs(), so a run that refuses its inputs stops quickly.
-from crpsmeta.api import fit_units, model_inputs
+from crpsmeta.api import fit_units
+from crpsmeta.plan import NothingToFit, Plan, make_plan
+from crpsmeta.plan import model_options as plan_model_options
 from crpsmeta.validation import (InputValidationError, config_file_issues, load_published, load_tables,
                                   validate_config)
 
@@ -21,11 +23,11 @@ SCHEMAS = {
     "outcomes": str(SCHEMA_DIR / "outcomes.schema.yaml"),
     "published": str(SCHEMA_DIR / "published.schema.yaml"),
 }
+# The fit plan (crpsmeta.plan), filled by validate_inputs(); FITS and LOSO are its parts.
+PLAN = Plan()
 # (model, fit unit) pairs with data, filled by validate_inputs(); a fit unit is
 # a timepoint, or "joint" for placebo_adjusted (both timepoints in one fit)
 FITS = []
-# The validated data tables (studies, outcomes), loaded once by validate_inputs()
-TABLES = {}
 # (model, fit unit) -> the studies left out one at a time (criticism.influence),
 # filled by validate_inputs()
 LOSO = {}
@@ -81,29 +83,21 @@ def validate_inputs():
         except InputValidationError as exc:
             issues += exc.issues
     _refuse(issues)
-    TABLES.update(studies=studies, outcomes=outcomes)
-    FITS.clear()
+    try:
+        plan = make_plan(config, studies, outcomes)
+    except NothingToFit as exc:
+        raise WorkflowError(str(exc)) from None
+    PLAN.__dict__.update(plan.__dict__)
+    FITS[:] = plan.fits
     LOSO.clear()
-    for model in config["models"]:
-        for unit in fit_units(model, config["timepoints"]):
-            used, _ = model_inputs(studies, outcomes, model=model, unit=unit, options=model_options(model),
-                                   timepoints=tuple(config["timepoints"]))
-            if len(used):
-                FITS.append((model, unit))
-                if model == config["criticism"]["influence"]["model"]:
-                    LOSO[(model, unit)] = _loso_studies(list(dict.fromkeys(used["study_id"].astype(str))))
-            else:
-                print(f"NOTE: no study reports data for {model} at {unit}; that fit is skipped.",
-                      file=sys.stderr)
-    if not FITS:
-        raise WorkflowError("no model has data at any timepoint: nothing to fit.")
+    LOSO.update(plan.loso)
+    for model, unit, reason in plan.skipped:
+        print(f"NOTE: {model} at {unit} is skipped: {reason}.", file=sys.stderr)
 
 
 def model_options(model):
-    """A model's data choices (placebo_map follows placebo_adjusted's; regression_*: regression_options)."""
-    if model.startswith("regression_"):
-        return regression_options(model)
-    return dict(config["placebo_adjusted" if model == "placebo_map" else model])
+    """A model's data choices (crpsmeta.plan.model_options on this run's config)."""
+    return plan_model_options(config, model)
 
 
 def sampler_settings():
@@ -190,13 +184,6 @@ def comparison_inputs(wildcards):
 
 
 # -- criticism.smk: power scaling, sensitivity figure, leave-one-study-out --------
-def _loso_studies(contributing):
-    """Studies to leave out one at a time: config's list (those that contribute) or all; none if only one."""
-    chosen = config["criticism"]["influence"]["studies"]
-    studies = contributing if chosen == "all" else [s for s in contributing if s in chosen]
-    return studies if len(contributing) > 1 else []
-
-
 def loso_paths(pattern, wildcards):
     """``pattern`` for every study left out of the fit named by ``wildcards``."""
     studies = LOSO.get((wildcards.model, wildcards.timepoint), [])
@@ -255,37 +242,16 @@ def checks_outputs():
 
 
 # -- regression.smk: small-study effects and meta-regression --------------------
-_REGRESSION_PLAN = []  # filled once by regression_plan()
-
-
 def regression_options(model):
-    """A regression fit's data choices: pooled_rate's definitions, the covariate's prior and levels."""
-    from crpsmeta.regression import covariate_of
+    """A regression fit's data choices (crpsmeta.plan.regression_options on this run's config)."""
+    from crpsmeta.plan import regression_options as plan_regression_options
 
-    covariate, section = covariate_of(model), config["meta_regression"]
-    return {**config["pooled_rate"], "covariate": covariate,
-            "coefficient_prior": dict(section["coefficient_priors"][covariate]),
-            "levels": section["levels"].get(covariate)}
+    return plan_regression_options(config, model)
 
 
 def regression_plan():
-    """Every regression of config meta_regression (covariate x timepoint; "se" = small-study), with the
-    number of studies with the covariate and whether it can be fitted (>= 2 studies and some variation)."""
-    from crpsmeta.regression import estimable
-
-    if _REGRESSION_PLAN:
-        return _REGRESSION_PLAN
-    section = config["meta_regression"]
-    studies, outcomes = TABLES["studies"], TABLES["outcomes"]
-    for covariate in [*section["covariates"], *(["se"] if section["small_study"] else [])]:
-        model = f"regression_{covariate}"
-        options = regression_options(model)
-        for timepoint in config["timepoints"]:
-            used, _ = model_inputs(studies, outcomes, model=model, unit=timepoint, options=options)
-            fitted, note = estimable(used, covariate, options["levels"])
-            _REGRESSION_PLAN.append({"model": model, "covariate": covariate, "timepoint": timepoint,
-                                     "k": len(used), "fitted": fitted, "note": note})
-    return _REGRESSION_PLAN
+    """Every planned regression (crpsmeta.plan.regression_plan), made by validate_inputs()."""
+    return PLAN.regressions
 
 
 def regression_inputs(small_study):
@@ -523,7 +489,7 @@ def report_inputs(wildcards):
 
 def report_params(wildcards):
     """What the page says about the run that is not in a file: settings, fits, git state."""
-    return {"fits": [list(f) for f in FITS], "prior_set": config["prior_set"], "timepoints": config["timepoints"],
+    return {"fits": [list(f) for f in FITS], "skipped": [list(s) for s in PLAN.skipped], "prior_set": config["prior_set"], "timepoints": config["timepoints"],
             "interval": config["interval"], "sampler": config["sampler"], "seed": config["seed"],
             "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
             "reference_definition": config["placebo_adjusted"]["reference_definition"],
