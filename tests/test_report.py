@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT, snakemake
 from crpsmeta.report import (SOF_ROWS, comparison_notes, evidence_counts, evidence_tables,
-                             external_asset_references, gate_status, summary_of_findings)
+                             external_asset_references, gate_status, report_caveats, summary_of_findings)
 
 
 def _estimands(rd_lower=0.08):
@@ -121,12 +121,121 @@ def test_evidence_counts_patients_per_arm_from_the_data_table():
                          "timepoint": ["immediate", "immediate", "followup"], "n": [np.nan, 10, 9]})
     counts = evidence_counts(outcomes, used, "joint", {"S1": "rct", "S2": "case_series"})
     assert counts["immediate"] == {"studies": 2, "patients": 30 + 30 + 10, "study_ids": "S1;S2",
-                                   "randomised_studies": 1, "randomised_patients": 60}
-    assert counts["followup"]["randomised_studies"] == 0
+                                   "controlled_studies": 1, "controlled_patients": 60,
+                                   "randomised_studies": 1, "randomised_patients": 60, "placebo_count_arms": 0}
+    assert counts["followup"]["controlled_studies"] == counts["followup"]["randomised_studies"] == 0
     assert counts["followup"]["patients"] == 9
-    # a per-timepoint fit's used.csv has neither arm nor timepoint: ketamine arms at the fit's unit
-    assert evidence_counts(outcomes, pd.DataFrame({"study_id": ["S1"], "n": [28]}), "immediate")["immediate"][
-        "patients"] == 30
+    # a per-timepoint fit's used.csv has neither arm nor timepoint: the arm its model pools, at the fit's unit
+    assert evidence_counts(outcomes, pd.DataFrame({"study_id": ["S1"], "n": [28]}), "immediate",
+                           model="pooled_rate")["immediate"]["patients"] == 30
+    # placebo arms with responder counts (a contrast's placebo arm reports pain, so it is not one of them)
+    assert evidence_counts(outcomes, pd.DataFrame({"study_id": ["S1", "S2"], "n": [30, 10]}), "followup",
+                           model="placebo_map")["followup"]["placebo_count_arms"] == 2
+    both = pd.DataFrame({"study_id": ["S1", "S1"], "arm": ["placebo", "ketamine_vs_placebo"],
+                         "timepoint": ["immediate", "followup"], "kind": ["responders", "contrast"], "n": [30, None]})
+    counts = evidence_counts(outcomes, both, "joint", model="placebo_adjusted")
+    assert (counts["immediate"]["placebo_count_arms"], counts["followup"]["placebo_count_arms"]) == (1, 0)
+
+
+def _arm_tables():
+    """A controlled trial (both arms report responders), a non-randomised controlled study and a case series."""
+    studies = pd.DataFrame({"study_id": ["S1", "S2", "S3"],
+                            "design": ["rct", "nonrandomized_controlled", "case_series"], "include": [True] * 3,
+                            "source": ["a", "b", "c"], "verification": ["primary"] * 3, "notes": [""] * 3})
+    outcomes = pd.DataFrame({"study_id": ["S1", "S1", "S2", "S2", "S3"],
+                             "arm": ["ketamine", "placebo", "ketamine", "placebo", "ketamine"],
+                             "timepoint": ["immediate"] * 5, "measure": ["responders"] * 5,
+                             "n": [30, 29, 20, 21, 10], "responders": [18, 9, 11, 6, 7],
+                             "source": ["a", "a", "b", "b", "c"], "verification": ["primary"] * 5})
+    return studies, outcomes
+
+
+def test_a_placebo_map_fit_uses_placebo_arms_in_the_evidence_tables():
+    """placebo_map pools placebo arms: its used.csv (no arm column) marks the placebo rows, not the ketamine ones."""
+    studies, outcomes = _arm_tables()
+    used = {"placebo_map/immediate": pd.DataFrame({"study_id": ["S1", "S2"], "n": [29, 21], "responders": [9, 6]}),
+            "pooled_rate/immediate": pd.DataFrame({"study_id": ["S1", "S2", "S3"], "n": [30, 20, 10],
+                                                   "responders": [18, 11, 7]})}
+    gaps = {fit: pd.DataFrame(columns=["study_id", "reason"]) for fit in used}
+    tables = evidence_tables(studies, outcomes, used, gaps)
+    used_by = tables["outcomes"].set_index(["study_id", "arm"])["used_by"].to_dict()
+    assert used_by == {("S1", "ketamine"): "pooled_rate/immediate", ("S1", "placebo"): "placebo_map/immediate",
+                       ("S2", "ketamine"): "pooled_rate/immediate", ("S2", "placebo"): "placebo_map/immediate",
+                       ("S3", "ketamine"): "pooled_rate/immediate"}
+
+
+def test_used_arms_take_the_arm_each_model_pools():
+    from crpsmeta import api
+    from crpsmeta.arms import POOLED_ARM, pooled_arm
+    from crpsmeta.report import used_arms
+
+    _, outcomes = _arm_tables()
+    per_timepoint = pd.DataFrame({"study_id": ["S1", "S2"], "n": [29, 21], "responders": [9, 6]})
+    assert used_arms(per_timepoint, "immediate", model="placebo_map")["arm"].tolist() == ["placebo", "placebo"]
+    assert used_arms(per_timepoint, "followup", model="pooled_rate")[["arm", "timepoint"]].values.tolist() == [
+        ["ketamine", "followup"]] * 2
+    assert set(used_arms(per_timepoint, "immediate", model="regression_dose")["arm"]) == {"ketamine"}
+    # placebo_adjusted names each row's arm; a contrast counts both arms
+    joint = pd.DataFrame({"study_id": ["S1", "S3"], "arm": ["ketamine_vs_placebo", "ketamine"],
+                          "timepoint": ["immediate", "immediate"], "kind": ["contrast", "responders"]})
+    assert used_arms(joint, "joint", model="placebo_adjusted")[["study_id", "arm"]].values.tolist() == [
+        ["S1", "ketamine"], ["S1", "placebo"], ["S3", "ketamine"]]
+    # a file without arms from a model that pools no single arm is refused, not guessed
+    with pytest.raises(ValueError, match="arm"):
+        used_arms(per_timepoint, "immediate")
+    with pytest.raises(ValueError, match="arm"):
+        used_arms(per_timepoint, "joint", model="placebo_adjusted")
+    # patients behind the placebo MAP fit are the placebo arms' (29 + 21), not the ketamine arms' (30 + 20)
+    counts = evidence_counts(outcomes, per_timepoint, "immediate", {"S1": "rct", "S2": "nonrandomized_controlled"},
+                             model="placebo_map")["immediate"]
+    assert (counts["patients"], counts["controlled_patients"], counts["randomised_patients"]) == (50, 50, 29)
+    # one source for the data step and the report
+    assert api._ARM is POOLED_ARM and pooled_arm("placebo_map") == "placebo" and pooled_arm("placebo_adjusted") is None
+
+
+def test_randomised_counts_only_rcts_and_controlled_counts_every_design_with_a_placebo_arm():
+    studies, outcomes = _arm_tables()
+    designs = dict(zip(studies["study_id"], studies["design"]))
+    used = pd.DataFrame({"study_id": ["S1", "S1", "S2", "S2", "S3"],
+                         "arm": ["ketamine", "placebo", "ketamine", "placebo", "ketamine"],
+                         "timepoint": ["immediate"] * 5, "kind": ["responders"] * 5})
+    counts = evidence_counts(outcomes, used, "joint", designs)["immediate"]
+    assert counts == {"studies": 3, "patients": 110, "study_ids": "S1;S2;S3", "controlled_studies": 2,
+                      "controlled_patients": 100, "randomised_studies": 1, "randomised_patients": 59,
+                      "placebo_count_arms": 2}
+    sof = summary_of_findings(_estimands(), prior_set="default", counts={"placebo_adjusted": {"immediate": counts}},
+                              gates={("placebo_adjusted", "joint"): True}, timepoints=["immediate"], threshold=0.1,
+                              reference_definition="ge30pct", prob=0.95)
+    row = sof[sof["estimand"] == "ketamine_response_rate"].iloc[0]
+    assert (row["controlled_studies"], row["controlled_patients"], row["randomised_studies"],
+            row["randomised_patients"]) == (2, 100, 1, 59)
+    assert "(model-based: 2 controlled studies at this timepoint, 1 of them randomised)" in row["sentence"]
+    assert ("rest on 2 controlled studies (100 patients), 1 of them randomised (59 patients); the rest"
+            in report_caveats(sof)[0])
+    # the page's summary table shows both counts under headers that say what they count
+    page = _render_findings(sof)
+    assert "<th>of which controlled</th><th>of which randomised</th>" in page
+    cells = re.findall(r'<td class="num">([^<]*)</td>', page.split('data-estimand="ketamine_response_rate"')[1])
+    assert cells[3:5] == ["2 (100)", "1 (59)"]
+    # single-arm series only: neither count
+    alone = evidence_counts(outcomes, used[used["study_id"] == "S3"], "joint", designs)["immediate"]
+    assert (alone["controlled_studies"], alone["randomised_studies"]) == (0, 0)
+
+
+def _render_findings(sof: pd.DataFrame) -> str:
+    """The report page's summary-of-findings section (from index.html.j2), rendered for ``sof``."""
+    from jinja2 import Environment, StrictUndefined
+
+    from crpsmeta.report import fmt, pct
+
+    source = (ROOT / "workflow" / "report" / "index.html.j2").read_text(encoding="utf-8")
+    section = source[source.index('<section id="findings">'):source.index("<h3>Beside the published")]
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(fmt=fmt, pct=pct)
+    return env.from_string(section).render(
+        sof={tp: sof[sof["timepoint"] == tp].to_dict("records") for tp in sof["timepoint"].unique()},
+        p={"reference_definition": "ge30pct", "prior_set": "default", "threshold": 0.1}, prob_label="95 %",
+        interval_kind="equal-tailed")
 
 
 def test_evidence_tables_list_exclusions_usage_and_gaps_including_silent_studies():
@@ -266,3 +375,22 @@ def test_a_published_figure_that_is_not_a_number_is_refused_not_crashed_on(tmp_p
     with pytest.raises(InputValidationError) as err:
         load_published(bad, schema, "data/published.csv")
     assert [(i.column, i.value, i.rule) for i in err.value.issues] == [("estimate_pct", "abc", "type")]
+
+
+def test_not_estimable_names_each_skipped_fit_and_each_uncontrolled_difference():
+    """The report says plainly what the data cannot answer: skipped fits with their reason, a placebo-adjusted
+    difference with no controlled study behind it, and a timepoint nothing was fitted at."""
+    from crpsmeta.report import not_estimable
+
+    skipped = [("placebo_map", "immediate", "no included placebo arm reports a responder count at immediate")]
+    sof = pd.DataFrame({"timepoint": ["immediate", "immediate"], "model": ["placebo_adjusted", "pooled_rate"],
+                        "estimand": ["risk_difference", "pooled_rate"], "controlled_studies": [0, 0]})
+    lines = not_estimable(skipped, [("pooled_rate", "immediate")], ["immediate", "followup"], sof)
+    assert lines[0] == ("The placebo response on its own, as a prior for a new trial (placebo_map) at the end of "
+                        "infusion: not estimated, because no included placebo arm reports a responder count at "
+                        "immediate.")
+    assert lines[1].startswith("How much of the relief is more than placebo at the end of infusion: no controlled")
+    assert lines[2] == "Nothing is estimated at 1-3 months: no fitted model has data there."
+    assert len(lines) == 3
+    sof.loc[0, "controlled_studies"] = 1  # one controlled study: the difference is measured, nothing to say
+    assert not_estimable([], [("placebo_adjusted", "joint")], ["immediate", "followup"], sof) == []

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .arms import POOLED_ARM
 from .data import placebo_inputs, responder_arms
 from .regression import REGRESSION_MODELS
 
@@ -23,8 +24,8 @@ __all__ = ["MODELS", "JOINT", "fit_units", "model_inputs", "build_model", "prior
 
 MODELS = ("pooled_rate", "placebo_adjusted", "placebo_map") + REGRESSION_MODELS
 JOINT = "joint"
-# which arm each single-arm-style model pools
-_ARM = {"pooled_rate": "ketamine", "placebo_map": "placebo"}
+# which arm each single-arm-style model pools (one definition, crpsmeta.arms)
+_ARM = POOLED_ARM
 
 
 def file_sha256(path: str | Path) -> str:

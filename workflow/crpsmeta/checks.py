@@ -48,6 +48,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .arms import pooled_arm
+
 # ArviZ, SciPy and matplotlib are imported where they are used, so that collecting
 # the tables (rule collect_predictive_checks) starts in a fraction of a second.
 
@@ -61,8 +63,6 @@ KINDS = {"y": "responders", "contrast": "contrast", "pain": "pain"}
 SCALES = {"responders": "responder rate (responders / n)",
           "contrast": "log odds ratio, ketamine vs placebo",
           "pain": "standardised pain improvement d"}
-# the arm whose responder counts a single-arm model pools
-_POOLED_ARM = {"pooled_rate": "ketamine", "placebo_map": "placebo"}
 # prior quantities on the probability scale, by model
 IMPLIED_RATES = ("pooled_rate", "predicted_rate", "placebo_response_rate", "ketamine_response_rate",
                  "risk_difference")
@@ -93,7 +93,7 @@ def observations(idata, *, model: str, unit: str) -> pd.DataFrame:
         for pos, (label, value) in enumerate(zip(labels, np.asarray(obs.values, dtype=float))):
             parts = label.split("/")
             if dim == "study":  # pooled_rate / placebo_map: one count per study at one timepoint
-                study, arm, timepoint = label, _POOLED_ARM.get(model, "ketamine"), unit
+                study, arm, timepoint = label, pooled_arm(model) or "ketamine", unit
             elif var == "contrast":
                 study, arm, timepoint = parts[0], "ketamine_vs_placebo", parts[-1]
             else:

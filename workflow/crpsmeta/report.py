@@ -19,9 +19,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .arms import pooled_arm  # noqa: E402
+from .data import RANDOMISED_DESIGNS  # noqa: E402
 from .validation import CONTROLLED_DESIGNS  # noqa: E402
 
-__all__ = ["SOF_COLUMNS", "SOF_ROWS", "TIMEPOINT_LABELS", "used_arms", "evidence_counts", "gate_status",
+__all__ = ["not_estimable", "SOF_COLUMNS", "SOF_ROWS", "TIMEPOINT_LABELS", "used_arms", "evidence_counts", "gate_status",
            "summary_of_findings", "time_course_figure", "placebo_explained_figure", "effect_forest_figure",
            "key_parameters", "prior_posterior_figure", "rank_figure", "data_uri", "table_html", "fmt", "pct",
            "render_report", "external_asset_references", "gate_summary", "sensitivity_pivot", "record_provenance",
@@ -45,16 +47,19 @@ SOF_ROWS = [
     ("pooled_rate", "Raw pooled responder rate (ketamine arms as reported, any definition)", "pooled_rate",
      "predicted_rate"),
     ("placebo_share", "Share of an uncontrolled series' rate that placebo explains", "placebo_adjusted", None),
+    ("pooled_placebo_rate", "Placebo response rate, placebo arms alone (MAP prior)", "placebo_map",
+     "predicted_placebo_rate"),
 ]
 SOF_COLUMNS = ["timepoint", "estimand", "label", "model", "estimate", "lower", "upper", "pred_lower", "pred_upper",
-               "probability", "predictive_probability", "studies", "patients", "randomised_studies",
-               "randomised_patients", "study_ids", "prior_sensitivity", "gate_passed", "sentence", "note"]
+               "probability", "predictive_probability", "studies", "patients", "controlled_studies",
+               "controlled_patients", "randomised_studies", "randomised_patients", "placebo_count_arms", "study_ids",
+               "prior_sensitivity", "gate_passed", "sentence", "note"]
 # Summary row -> the power-scaling variable whose diagnosis it carries (results/sensitivity/power_scaling.csv).
 POWER_SCALING_VARIABLE = {"ketamine_response_rate": "ketamine_response_rate",
                           "placebo_response_rate": "placebo_response_rate", "risk_difference": "risk_difference",
                           "nnt": "risk_difference", "prob_risk_difference_gt_0": "risk_difference",
                           "prob_risk_difference_gt_threshold": "risk_difference", "pooled_rate": "pooled_rate",
-                          "placebo_share": "placebo_response_rate"}
+                          "placebo_share": "placebo_response_rate", "pooled_placebo_rate": "pooled_placebo_rate"}
 
 
 def pct(x: float, digits: int = 0) -> str:
@@ -73,12 +78,25 @@ def fmt(x, digits: int = 2) -> str:
     return str(x)
 
 
-def used_arms(used: pd.DataFrame, unit: str) -> pd.DataFrame:
-    """A fit's used.csv as (study_id, arm, timepoint) rows: a contrast counts both arms; a per-timepoint
-    fit's file (no arm or timepoint column) is ketamine arms at ``unit``."""
+def used_arms(used: pd.DataFrame, unit: str, *, model: str | None = None) -> pd.DataFrame:
+    """A fit's used.csv as (study_id, arm, timepoint) rows: a contrast counts both arms.
+
+    A per-timepoint fit's file (no arm or timepoint column) holds the arm its
+    ``model`` pools (:func:`crpsmeta.arms.pooled_arm`: placebo arms for
+    placebo_map, ketamine arms for pooled_rate and the meta-regressions) at
+    ``unit``. A row without an arm from a model that pools no single arm is an
+    error, not a guess.
+    """
+    default = pooled_arm(model) if model is not None else None
     rows = []
     for r in used.to_dict("records"):
-        arm = str(r.get("arm", "ketamine"))
+        arm = r.get("arm")
+        if arm is None or (isinstance(arm, float) and math.isnan(arm)):
+            if default is None:
+                raise ValueError(f"used.csv row of study {r.get('study_id')!r} names no arm, and model {model!r} "
+                                 f"pools no single arm: pass the fit's model")
+            arm = default
+        arm = str(arm)
         tp = str(r["timepoint"]) if "timepoint" in r and pd.notna(r["timepoint"]) else unit
         for a in (["ketamine", "placebo"] if arm == "ketamine_vs_placebo" else [arm]):
             rows.append({"study_id": str(r["study_id"]), "arm": a, "timepoint": tp, "n": r.get("n")})
@@ -87,20 +105,31 @@ def used_arms(used: pd.DataFrame, unit: str) -> pd.DataFrame:
 
 
 def evidence_counts(outcomes: pd.DataFrame, used: pd.DataFrame, unit: str,
-                    designs: dict[str, str] | None = None) -> dict[str, dict]:
-    """Studies and patients behind a fit, per timepoint, in all and from controlled (placebo-arm) studies.
+                    designs: dict[str, str] | None = None, *, model: str | None = None) -> dict[str, dict]:
+    """Studies and patients behind a fit, per timepoint: in all, from controlled and from randomised studies.
 
-    ``used`` is a fit's ``used.csv`` (rows actually in the likelihood) and
-    ``unit`` its fit unit. Patients: for each study arm used at a timepoint,
-    the largest ``n`` that ``outcomes`` (the validated data table) gives for
-    that arm there, summed. ``randomised_*`` count only studies whose design
-    (``designs``: study_id -> design, from studies.csv) is controlled.
+    ``used`` is a fit's ``used.csv`` (rows actually in the likelihood), ``unit``
+    its fit unit and ``model`` its model (which arm a file without an arm
+    column holds, see :func:`used_arms`). Patients: for each study arm used at
+    a timepoint, the largest ``n`` that ``outcomes`` (the validated data table)
+    gives for that arm there, summed. ``controlled_*`` count only studies whose
+    design (``designs``: study_id -> design, from studies.csv) has a placebo
+    arm (``CONTROLLED_DESIGNS``: RCTs and non-randomised controlled studies);
+    ``randomised_*`` only the RCTs among them (``RANDOMISED_DESIGNS``).
     """
     designs = designs or {}
     counts = {}
-    for tp, rows in used_arms(used, unit).groupby("timepoint", sort=False):
-        ids, controlled = list(dict.fromkeys(rows["study_id"])), set()
-        patients = randomised = 0
+    # placebo arms whose responder counts enter (a contrast's placebo arm reports pain, not responders)
+    if "kind" in used:
+        is_count = used["kind"].astype(str) == "responders"
+    else:
+        is_count = used["arm"].astype(str) != "ketamine_vs_placebo" if "arm" in used else used["study_id"].notna()
+    placebo_counts = used_arms(used[is_count], unit, model=model)
+    placebo_counts = placebo_counts[placebo_counts["arm"] == "placebo"]["timepoint"].value_counts() \
+        if len(placebo_counts) else pd.Series(dtype=int)
+    for tp, rows in used_arms(used, unit, model=model).groupby("timepoint", sort=False):
+        ids, controlled, randomised = list(dict.fromkeys(rows["study_id"])), set(), set()
+        patients = controlled_patients = randomised_patients = 0
         for r in rows.itertuples():
             match = outcomes[(outcomes["study_id"].astype(str) == r.study_id) & (outcomes["arm"] == r.arm)
                              & (outcomes["timepoint"] == tp)]
@@ -110,9 +139,14 @@ def evidence_counts(outcomes: pd.DataFrame, used: pd.DataFrame, unit: str,
             patients += n
             if designs.get(r.study_id) in CONTROLLED_DESIGNS:
                 controlled.add(r.study_id)
-                randomised += n
+                controlled_patients += n
+            if designs.get(r.study_id) in RANDOMISED_DESIGNS:
+                randomised.add(r.study_id)
+                randomised_patients += n
         counts[str(tp)] = {"studies": len(ids), "patients": patients, "study_ids": ";".join(ids),
-                           "randomised_studies": len(controlled), "randomised_patients": randomised}
+                           "controlled_studies": len(controlled), "controlled_patients": controlled_patients,
+                           "randomised_studies": len(randomised), "randomised_patients": randomised_patients,
+                           "placebo_count_arms": int(placebo_counts.get(tp, 0))}
     return counts
 
 
@@ -128,20 +162,33 @@ def _points(x: float) -> str:
     return f"{100 * x:.0f}"
 
 
+def _controlled_text(k: int, k_rct: int, where: str = "") -> str:
+    """'2 controlled studies{where}, 1 of them randomised' (or '1 randomised controlled study{where}', ...)."""
+    studies = "study" if k == 1 else "studies"
+    if k_rct == k:
+        return f"{k} randomised controlled {studies}{where}"
+    if k_rct == 0:
+        return f"{k} non-randomised controlled {studies}{where}"
+    return f"{k} controlled {studies}{where}, {k_rct} of them randomised"
+
+
 def _sentence(estimand: str, r: dict, when: str, definition: str, prob_label: str, threshold: float) -> str:
     ci = f"{prob_label} CrI {pct(r['lower'])} to {pct(r['upper'])}"
     pi = (f"; a new study could see {pct(r['pred_lower'])} to {pct(r['pred_upper'])}"
           if np.isfinite(r.get("pred_lower", np.nan)) else "")
-    k = r.get("randomised_studies", 0)
-    basis = (f"model-based: {k} controlled {'study' if k == 1 else 'studies'} at this timepoint"
+    k, k_rct = r.get("controlled_studies", 0), r.get("randomised_studies", 0)
+    basis = (f"model-based: {_controlled_text(k, k_rct, ' at this timepoint')}"
              if k else "model-based: no controlled study at this timepoint, so the priors and the single-arm "
                        "series carry it")
     if estimand == "ketamine_response_rate":
         return (f"For a randomised comparison, about {pct(r['estimate'])} of patients given ketamine would report "
                 f"{definition} at {when} ({ci}){pi} ({basis}).")
     if estimand == "placebo_response_rate":
-        return (f"About {pct(r['estimate'])} would report the same relief on placebo ({ci}){pi}; no placebo arm "
-                f"reports responders, so this rests mostly on the placebo prior.")
+        arms = int(r.get("placebo_count_arms", 0) or 0)
+        basis = ("no placebo arm reports responders here, so this rests mostly on the placebo prior" if not arms else
+                 f"{arms} placebo {'arm reports' if arms == 1 else 'arms report'} responders here, "
+                 "combined with the placebo prior")
+        return f"About {pct(r['estimate'])} would report the same relief on placebo ({ci}){pi}; {basis}."
     if estimand == "risk_difference":
         pi_pts = (f"; a new study could see {_points(r['pred_lower'])} to {_points(r['pred_upper'])} points"
                   if np.isfinite(r.get("pred_lower", np.nan)) else "")
@@ -175,6 +222,10 @@ def _sentence(estimand: str, r: dict, when: str, definition: str, prob_label: st
         return (f"Pooling the ketamine arms as reported (each study's own responder definition, several stricter "
                 f"than {definition}; no placebo), about {pct(r['estimate'])} respond at {when} ({ci}){pi}. This is "
                 f"the figure closest to earlier pooled rates.")
+    if estimand == "pooled_placebo_rate":
+        return (f"Pooling the placebo arms alone (each study's own responder definition), about "
+                f"{pct(r['estimate'])} respond on placebo at {when} ({ci}){pi}: the prediction is the "
+                f"meta-analytic-predictive prior for a new trial's placebo arm.")
     if estimand == "placebo_share":
         over = ("; above 100 % means placebo alone could account for all of it" if r["upper"] > 1 else "")
         return (f"The placebo response accounts for about {pct(r['estimate'])} of the responder rate an "
@@ -224,8 +275,11 @@ def summary_of_findings(estimands: pd.DataFrame, *, prior_set: str, counts: dict
             unit = "joint" if model == "placebo_adjusted" else tp
             c = counts.get(model, {}).get(tp, {})
             r.update(studies=c.get("studies", 0), patients=c.get("patients", 0), study_ids=c.get("study_ids", ""),
+                     controlled_studies=c.get("controlled_studies", 0),
+                     controlled_patients=c.get("controlled_patients", 0),
                      randomised_studies=c.get("randomised_studies", 0),
                      randomised_patients=c.get("randomised_patients", 0),
+                     placebo_count_arms=c.get("placebo_count_arms", 0),
                      gate_passed=gates.get((model, unit), False),
                      prior_sensitivity=diagnosis.get((model, unit, tp if unit == "joint" else "",
                                                       POWER_SCALING_VARIABLE.get(estimand, "")), "-"))
@@ -514,12 +568,13 @@ def evidence_tables(studies: pd.DataFrame, outcomes: pd.DataFrame, used: dict[st
                     gaps: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The evidence section: included studies, outcome rows with the fits that use them, exclusions, gaps.
 
-    ``used`` and ``gaps`` map a fit name ('model/unit') to its used.csv and gaps.csv.
+    ``used`` and ``gaps`` map a fit name ('model/unit') to its used.csv and gaps.csv; the model in the name says
+    which arm a used.csv without an arm column holds (:func:`used_arms`).
     """
     include = studies["include"].astype(str).str.lower().eq("true")
     uses: dict[tuple, list[str]] = {}
     for fit, frame in used.items():
-        for r in used_arms(frame, fit.split("/")[-1]).itertuples():
+        for r in used_arms(frame, fit.split("/")[-1], model=fit.split("/")[0]).itertuples():
             uses.setdefault((r.study_id, r.arm, r.timepoint), []).append(fit)
     out_rows = outcomes.copy()
     out_rows["used_by"] = [", ".join(dict.fromkeys(uses.get((str(r.study_id), str(r.arm), str(r.timepoint)), [])))
@@ -647,15 +702,53 @@ def effect_forest_figure(study_effects: pd.DataFrame, estimands: pd.DataFrame, u
     return fig
 
 
+MODEL_QUESTIONS = {
+    "pooled_rate": "How many respond on ketamine, pooled without a placebo term (pooled_rate)",
+    "placebo_adjusted": "How much of the relief is more than placebo (placebo_adjusted)",
+    "placebo_map": "The placebo response on its own, as a prior for a new trial (placebo_map)",
+}
+
+
+def not_estimable(skipped: list, fits: list, timepoints: list[str], sof: pd.DataFrame | None = None) -> list[str]:
+    """Plain sentences for what the data cannot answer: each fit of config that has no data (``skipped``:
+    (model, fit unit, reason) from :class:`crpsmeta.plan.Plan`), each timepoint no fit (``fits``: (model, fit
+    unit)) covers, and each timepoint at which the placebo-adjusted answer rests on no controlled study (its
+    numbers are then the priors applied to single-arm series)."""
+    out = []
+    for model, unit, reason in skipped:
+        when = "at either timepoint" if unit == "joint" else f"at {WHEN.get(unit, unit)}"
+        out.append(f"{MODEL_QUESTIONS.get(model, model)} {when}: not estimated, because {reason}.")
+    if sof is not None and len(sof):
+        adjusted = sof[(sof["model"] == "placebo_adjusted") & (sof["estimand"] == "risk_difference")]
+        for r in adjusted.itertuples():
+            if int(r.controlled_studies) == 0:
+                out.append(f"How much of the relief is more than placebo at {WHEN.get(r.timepoint, r.timepoint)}: "
+                           "no controlled study reports it, so the placebo-adjusted numbers there are the placebo "
+                           "and design-bias priors applied to single-arm series, not a measured difference.")
+    covered = {unit for _, unit in fits}
+    missing = [tp for tp in timepoints if tp not in covered and "joint" not in covered]
+    out += [f"Nothing is estimated at {WHEN.get(tp, tp)}: no fitted model has data there." for tp in missing]
+    return out
+
+
 def report_caveats(sof: pd.DataFrame, loo: pd.DataFrame | None = None) -> list[str]:
     """Warnings for the top of the page: thin controlled evidence, prior-driven rows, unreliable LOO."""
     out = []
     for tp, rows in sof.groupby("timepoint", sort=False):
         adjusted = rows[rows["model"] == "placebo_adjusted"]
         if len(adjusted):
-            k = int(adjusted["randomised_studies"].iloc[0])
+            a = adjusted.iloc[0]
+            k, k_rct = int(a["controlled_studies"]), int(a["randomised_studies"])
+            if k == 0:
+                rct = ""
+            elif k_rct == 0:
+                rct = ", not randomised" if k == 1 else ", none randomised"
+            elif k_rct == k:
+                rct = ", randomised" if k == 1 else ", all randomised"
+            else:
+                rct = f", {k_rct} of them randomised ({int(a['randomised_patients'])} patients)"
             out.append(f"At {WHEN.get(tp, tp)} the placebo-adjusted rows rest on {k} controlled "
-                       f"{'study' if k == 1 else 'studies'} ({int(adjusted['randomised_patients'].iloc[0])} patients); "
+                       f"{'study' if k == 1 else 'studies'} ({int(a['controlled_patients'])} patients){rct}; "
                        f"the rest is single-arm series and the priors.")
         flagged = rows[rows["prior_sensitivity"].isin(["prior-dominated", "prior-data conflict"])]
         if len(flagged):

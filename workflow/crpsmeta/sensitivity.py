@@ -118,8 +118,13 @@ def sensitivity_figure(estimands: pd.DataFrame, *, key_estimands: list[str], pri
     """Each key estimand (median and interval) under every prior set, one panel per model x timepoint."""
     est = estimands[estimands["estimand"].isin(key_estimands) & estimands["median"].notna()]
     panels = list(dict.fromkeys(zip(est["model"], est["timepoint"])))
-    if not panels:
-        raise ValueError("no key estimand found in the sensitivity table")
+    if not panels:  # e.g. key estimands of a model config does not fit: say so on the figure, do not fail
+        fig, ax = plt.subplots(figsize=(9, 1.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"None of the key estimands ({', '.join(key_estimands)}; config criticism.key_estimands) "
+                "is estimated by the fitted models,\nso there is nothing to compare across prior sets.",
+                ha="center", va="center", fontsize=9, wrap=True)
+        return fig
     sets = list(dict.fromkeys(est["prior_set"]))
     n_rows = [len(est[(est["model"] == m) & (est["timepoint"] == t)]) + 2 for m, t in panels]
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1.0 + 0.25 * sum(n_rows)), squeeze=False,

@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from crpsmeta.arms import pooled_arm
 from crpsmeta.plots import forest_plot
 from crpsmeta.runlog import logged
 
@@ -10,7 +11,11 @@ with logged(snakemake.log[0]):
     estimands = pd.read_csv(snakemake.input.estimands)
     studies = pd.read_csv(snakemake.input.studies)
     names = {"immediate": "at the end of infusion", "followup": "at 1-3 months"}
-    arm = "Placebo" if w.model == "placebo_map" else "Ketamine"
+    arm = pooled_arm(w.model)
+    if arm is None:
+        raise ValueError(f"a forest plot of pooled responder rates needs a model that pools one arm; {w.model} "
+                         f"does not")
+    arm = arm.capitalize()
     estimands = estimands.replace({"estimand": {"predicted_placebo_rate": "predicted_rate",
                                                 "pooled_placebo_rate": "pooled_rate"}})
     fig = forest_plot(studies, estimands, title=f"{arm} responder rate {names[w.timepoint]} "

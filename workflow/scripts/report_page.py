@@ -9,8 +9,8 @@ import yaml
 
 from crpsmeta.api import file_sha256
 from crpsmeta.report import (comparison_notes, data_uri, evidence_tables, external_asset_references,
-                             gate_summary, record_provenance, render_report, report_caveats, sensitivity_pivot,
-                             table_html)
+                             gate_summary, not_estimable, record_provenance, render_report, report_caveats,
+                             sensitivity_pivot, table_html)
 from crpsmeta.runlog import logged
 from crpsmeta.validation import load_published
 
@@ -71,6 +71,7 @@ with logged(snakemake.log[0]):
         "comparison_notes": comparison_notes(sof, published, p["reference_definition"]) if len(published) else [],
         "failing": failing.to_dict("records"),
         "caveats": report_caveats(sof, loo.get("loo")),
+        "not_estimable": not_estimable(p["skipped"], p["fits"], timepoints, sof),
         "stale": stale,
         "figures": {
             "time_course": figure(i.time_course, "Time course"),

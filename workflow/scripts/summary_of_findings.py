@@ -19,7 +19,7 @@ with logged(snakemake.log[0]):
     counts, used = {}, {}
     for (model, unit), path in zip(p.fits, snakemake.input.used):
         used[model] = pd.read_csv(path)
-        counts.setdefault(model, {}).update(evidence_counts(outcomes, used[model], unit, designs))
+        counts.setdefault(model, {}).update(evidence_counts(outcomes, used[model], unit, designs, model=model))
     gates = gate_status(pd.read_csv(snakemake.input.diagnostics))
     prob = p.interval["prob"]
     sof = summary_of_findings(estimands, prior_set=p.prior_set, counts=counts, gates=gates,
@@ -28,7 +28,7 @@ with logged(snakemake.log[0]):
                               power_scaling=pd.read_csv(snakemake.input.power_scaling))
     sof.to_csv(snakemake.output.table, index=False)
     print(sof[["timepoint", "estimand", "estimate", "lower", "upper", "probability", "studies", "patients",
-               "randomised_studies", "prior_sensitivity"]]
+               "controlled_studies", "randomised_studies", "prior_sensitivity"]]
           .to_string(index=False))
     published = pd.DataFrame(columns=["timepoint", "estimate", "lower", "upper", "label"])
     if snakemake.input.published:
