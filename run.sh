@@ -53,9 +53,40 @@ ensure_browser() {
   fi
 }
 
+# PyTensor compiles the models to C and links its matrix products (Gemm, Gemv)
+# against a system BLAS that it looks for itself in every process; finding none,
+# it warns "PyTensor could not link to a BLAS installation" once per job and
+# falls back to NumPy from Python. Of the libraries it tries (pytensor 2.38,
+# cmodule.default_blas_ldflags: MKL; blas + cblas; openblas + gfortran + gomp),
+# Debian can give openblas + gfortran: libopenblas.so from libopenblas-dev and
+# libgfortran.so from the libgfortran-N-dev of g++'s own version (libgomp.so comes
+# with g++). NumPy's bundled OpenBLAS cannot serve: its symbols are renamed
+# (scipy_dgemm_64_). As root they are installed here, else say how.
+ensure_blas() {
+  local missing=() lib
+  if command -v g++ >/dev/null 2>&1; then
+    for lib in openblas:libopenblas-dev "gfortran:libgfortran-$(g++ -dumpversion | cut -d. -f1)-dev"; do
+      [ "$(g++ -print-file-name="lib${lib%%:*}.so")" != "lib${lib%%:*}.so" ] || missing+=("${lib#*:}")
+    done
+  else
+    missing=(g++ gfortran libopenblas-dev)  # no compiler: PyTensor cannot compile to C at all
+  fi
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "run.sh: installing Debian's ${missing[*]} (a BLAS for PyTensor's compiled models)" >&2
+    if ! { apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }; } \
+         > "$venv/apt.log" 2>&1; then
+      tail -n 20 "$venv/apt.log" >&2; echo "run.sh: ${missing[*]} could not be installed; PyTensor will warn that it has no BLAS" >&2
+    fi
+  else
+    echo "run.sh: PyTensor will warn 'could not link to a BLAS installation' (and run slower) until you run" \
+         "'sudo apt-get install ${missing[*]}'" >&2
+  fi
+}
+
 case "$command" in
-  analysis) exec snakemake --cores all "$@" ;;
-  test) ensure_browser; exec python -m pytest "$@" ;;
+  analysis) ensure_blas; exec snakemake --cores all "$@" ;;
+  test) ensure_browser; ensure_blas; exec python -m pytest "$@" ;;
   setup) exit 0 ;;
   *) usage ;;
 esac

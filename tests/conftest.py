@@ -77,5 +77,6 @@ def tiny(tmp_path_factory):
     shutil.copytree(ROOT / "tests" / "tiny" / "config", workdir / "config")
     shutil.copytree(ROOT / "tests" / "tiny" / "data", workdir / "data")
     run = snakemake(workdir)
+    (workdir / "snakemake.stderr").write_text(run.stderr)  # read by test_clean_stderr.py
     assert run.returncode == 0, run.stderr[-4000:]
     return workdir
