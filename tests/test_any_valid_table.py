@@ -260,3 +260,31 @@ def test_placebo_adjusted_builds_on_single_arm_pain_changes_alone(tmp_path):
                         cfg["placebo_adjusted"])
     assert model.named_vars["pain_d"].get_value().shape == (1,)
     assert all(math.isfinite(v) for v in model.point_logps(mode=PY_MODE).values())
+
+
+# ---- the workflow's own plan: a dry run of Snakemake on drawn tables and configs -------------------------------
+
+DRY_RUNS = int(os.environ.get("DRY_RUN_EXAMPLES", "5"))
+
+
+@settings(max_examples=DRY_RUNS, deadline=None, derandomize=bool(os.environ.get("CI")),
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(tables=evidence_tables(max_studies=4), data=st.data())
+def test_snakemake_plans_every_drawn_table_and_config(tables, data, tmp_path_factory):
+    """`snakemake -n` on a drawn table and legal config: the DAG builds (every input function, rule all, the
+    report's inputs) and lists a report, or the run stops before any job with 'nothing to fit'."""
+    from conftest import snakemake
+
+    workdir = tmp_path_factory.mktemp("dry")
+    tables.write(workdir / "data")
+    cfg = data.draw(configs(SHIPPED))
+    (workdir / "config").mkdir()
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    run = snakemake(workdir, "-n", "--quiet", "rules", timeout=300)
+    output = run.stdout + run.stderr
+    if run.returncode:
+        assert "nothing to fit" in output and "Traceback" not in output, output[-3000:]
+        assert not (workdir / "results").exists()
+        return
+    assert "report_page" in output, output[-3000:]
