@@ -83,15 +83,13 @@ def validate_inputs():
         except InputValidationError as exc:
             issues += exc.issues
     _refuse(issues)
+    global PLAN, FITS, LOSO
     try:
-        plan = make_plan(config, studies, outcomes)
+        PLAN = make_plan(config, studies, outcomes)
     except NothingToFit as exc:
         raise WorkflowError(str(exc)) from None
-    PLAN.__dict__.update(plan.__dict__)
-    FITS[:] = plan.fits
-    LOSO.clear()
-    LOSO.update(plan.loso)
-    for model, unit, reason in plan.skipped:
+    FITS, LOSO = PLAN.fits, PLAN.loso
+    for model, unit, reason in PLAN.skipped:
         print(f"NOTE: {model} at {unit} is skipped: {reason}.", file=sys.stderr)
 
 
