@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from crpsmeta.vocabulary import CONTROLLED_DESIGNS, WEEKS_BY_TIMEPOINT
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +29,8 @@ STUDY_REQUIRED = _SCHEMAS["studies"]["required"]
 OUTCOME_REQUIRED = _SCHEMAS["outcomes"]["required"]
 DESIGNS = _SCHEMAS["studies"]["properties"]["design"]["enum"]
 DEFINITION_CLASSES = _SCHEMAS["outcomes"]["properties"]["definition_class"]["enum"]
-CONTROLLED = ("rct", "nonrandomized_controlled")
-WEEKS = {"immediate": (0, 2), "followup": (2, 26)}  # crpsmeta.validation.WEEKS_BY_TIMEPOINT
+CONTROLLED = CONTROLLED_DESIGNS  # a placebo arm is allowed (and required somewhere)
+WEEKS = WEEKS_BY_TIMEPOINT  # the weeks each timepoint admits
 PAIN_FORMS = ("mean_sd", "mean_se", "median_quartiles", "median_iqr", "change", "levels_only", "nothing")
 RESPONDER_FORMS = ("count", "count_pct", "n_only", "pct_only", "pct_n")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .arms import POOLED_ARM
+from .vocabulary import JOINT, TIMEPOINTS
 from .data import placebo_inputs, responder_arms
 from .regression import REGRESSION_MODELS
 
@@ -23,7 +24,6 @@ __all__ = ["MODELS", "JOINT", "fit_units", "model_inputs", "build_model", "prior
            "file_sha256"]
 
 MODELS = ("pooled_rate", "placebo_adjusted", "placebo_map") + REGRESSION_MODELS
-JOINT = "joint"
 # which arm each single-arm-style model pools (one definition, crpsmeta.arms)
 _ARM = POOLED_ARM
 
@@ -38,7 +38,7 @@ def fit_units(model: str, timepoints: list[str]) -> list[str]:
 
 
 def model_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, model: str, unit: str,
-                 options: dict | None = None, timepoints: tuple[str, ...] = ("immediate", "followup")
+                 options: dict | None = None, timepoints: tuple[str, ...] = TIMEPOINTS
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows a fit uses and the reported rows it cannot use (gaps), with sources.
 

@@ -30,14 +30,15 @@ from scipy import stats
 from scipy.special import expit
 
 from .simulate import simulate_placebo_adjusted, simulate_pooled_rate
+from .vocabulary import TIMEPOINTS
 
 __all__ = ["DEFINITION_CLASSES", "PARAMETERS", "ValidationFailed", "draw_prior", "draw_truth", "check_design",
            "simulate_replicate", "parameter_draws", "thin", "sbc_rank", "score_replicate", "tolerance_region",
            "effective_bins", "uniformity_test", "validation_tables", "bias_table", "failures", "verdict",
            "fit_failures", "report_text", "sbc_plot", "coverage_plot", "ecdf_band"]
 
-# responder-definition classes (data/README.md); non-reference ones are given to
-# simulated single-arm series in this order
+# the responder-definition classes of .vocabulary in the order non-reference ones
+# are given to simulated single-arm series (the order fixes the simulated data)
 DEFINITION_CLASSES = ("complete_relief", "pain_free", "full_remission", "ge2point_or_success", "meaningful",
                       "any_relief", "ge50pct", "ge30pct")
 
@@ -49,7 +50,7 @@ PARAMETERS = {
                          "tau_placebo", "rho", "design_bias", "pain_threshold", "risk_difference[immediate]",
                          "risk_difference[followup]"),
 }
-_TIMEPOINTS = ("immediate", "followup")
+_TIMEPOINTS = TIMEPOINTS
 
 
 class ValidationFailed(RuntimeError):

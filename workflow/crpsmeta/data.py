@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .vocabulary import CONTROLLED_DESIGNS, DEFINITION_CLASSES, RANDOMISED_DESIGNS, TIMEPOINTS
+
 __all__ = ["responder_arms", "ALL_DEFINITIONS"]
 
-ALL_DEFINITIONS = (
-    "complete_relief", "pain_free", "full_remission", "ge30pct", "ge50pct",
-    "ge2point_or_success", "meaningful", "any_relief",
-)
+ALL_DEFINITIONS = DEFINITION_CLASSES  # every responder-definition class (config "all")
 
 
 def responder_arms(studies: pd.DataFrame, outcomes: pd.DataFrame, *, arm: str, timepoint: str,
@@ -49,9 +48,6 @@ def responder_arms(studies: pd.DataFrame, outcomes: pd.DataFrame, *, arm: str, t
     gaps["reason"] = ["no responder count or no denominator reported" if not c else
                       "responder definition not selected in config" for c in has_count[~(has_count & keep_def)]]
     return used, gaps.reset_index(drop=True)
-
-
-RANDOMISED_DESIGNS = ("rct",)
 
 
 def arm_mean_sd(row) -> tuple[float, float, str] | None:
@@ -119,12 +115,10 @@ def placebo_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, definitions
         Reported rows that enter no likelihood, with the reason.
     """
     from .conversions import log_or_from_smd, smd
-    from .validation import CONTROLLED_DESIGNS
-
     design = dict(zip(studies["study_id"], studies["design"]))
     frames, gap_frames = [], []
     for arm in ("ketamine", "placebo"):
-        for tp in ("immediate", "followup"):
+        for tp in TIMEPOINTS:
             used, gaps = responder_arms(studies, outcomes, arm=arm, timepoint=tp, definitions=definitions)
             frames.append(used.assign(arm=arm, timepoint=tp))
             gap_frames.append(gaps.assign(arm=arm, timepoint=tp))

@@ -47,10 +47,10 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from .priors import Prior
+from .vocabulary import TIMEPOINTS
 
 __all__ = ["TIMEPOINTS", "placebo_adjusted_model", "PRIOR_NAMES"]
 
-TIMEPOINTS = ("immediate", "followup")
 PRIOR_NAMES = ("placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias",
                "pain_threshold")
 

@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .arms import pooled_arm  # noqa: E402
-from .data import RANDOMISED_DESIGNS  # noqa: E402
-from .validation import CONTROLLED_DESIGNS  # noqa: E402
+from .vocabulary import (CONTROLLED_DESIGNS, DEFINITION_LABELS, RANDOMISED_DESIGNS, TIMEPOINT_LABELS,  # noqa: E402
+                         WHEN)
 
 __all__ = ["not_estimable", "SOF_COLUMNS", "SOF_ROWS", "TIMEPOINT_LABELS", "used_arms", "evidence_counts", "gate_status",
            "summary_of_findings", "time_course_figure", "placebo_explained_figure", "effect_forest_figure",
@@ -29,9 +29,6 @@ __all__ = ["not_estimable", "SOF_COLUMNS", "SOF_ROWS", "TIMEPOINT_LABELS", "used
            "render_report", "external_asset_references", "gate_summary", "sensitivity_pivot", "record_provenance",
            "evidence_tables", "comparison_notes", "report_caveats"]
 
-TIMEPOINT_LABELS = {"immediate": "end of infusion", "followup": "1-3 months"}
-WHEN = {"immediate": "the end of infusion", "followup": "1-3 months"}  # "at ..." in sentences
-DEFINITION_LABELS = {"ge30pct": ">=30 % pain relief", "ge50pct": ">=50 % pain relief"}
 
 # Summary-of-findings rows: (estimand, label, model, prediction estimand or probability).
 SOF_ROWS = [

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .vocabulary import TIMEPOINTS
+
 __all__ = ["simulate_pooled_rate", "simulate_placebo_adjusted"]
 
 
@@ -59,7 +61,7 @@ def simulate_placebo_adjusted(truth: dict, rng: np.random.Generator, *, n_rct: i
     rho = truth["rho"]
     cov = np.array([[1.0, rho], [rho, 1.0]])
     arms, contrasts = [], []
-    timepoints = ("immediate", "followup")
+    timepoints = TIMEPOINTS
     for i in range(n_rct + n_single):
         sid = f"Sim{i + 1:04d}"
         rct = i < n_rct

@@ -31,6 +31,8 @@ from typing import Any, Iterable
 import jsonschema
 import pandas as pd
 
+from .vocabulary import CONTROLLED_DESIGNS, SINGLE_ARM_DESIGNS, WEEKS_BY_TIMEPOINT  # noqa: F401 (re-exported)
+
 __all__ = [
     "Issue",
     "InputValidationError",
@@ -42,8 +44,6 @@ __all__ = [
     "load_published",
 ]
 
-CONTROLLED_DESIGNS = ("rct", "nonrandomized_controlled")
-SINGLE_ARM_DESIGNS = ("prospective_single_arm", "retrospective_single_arm", "case_series")
 OUTCOME_KEY = ("study_id", "arm", "timepoint", "measure")
 RESPONDER_COLUMNS = ("responders", "responders_pct", "responder_definition", "definition_class")
 PAIN_COLUMNS = (
@@ -57,10 +57,9 @@ PAIN_LEVEL_COLUMNS = (
 )
 # Pain widths and changes whose size cannot exceed the scale.
 PAIN_WIDTH_COLUMNS = ("pain_iqr", "baseline_pain_iqr", "pain_change_mean")
-# Weeks since the end of infusion that each timepoint admits (immediate = end
-# of the course; followup = 1-3 months, with room for "first follow-up" visits
-# and ">= 3 months").
-WEEKS_BY_TIMEPOINT = {"immediate": (0, 2), "followup": (2, 26)}
+# Designs and the weeks since the end of infusion that each timepoint admits come from
+# .vocabulary (WEEKS_BY_TIMEPOINT: immediate = end of the course; followup = 1-3
+# months, with room for "first follow-up" visits and ">= 3 months").
 # A count entered from a printed percentage must be the nearest whole number to
 # pct x n / 100 (the percentage itself may have been rounded from another n).
 COUNT_ROUNDING_TOLERANCE = 0.5 + 1e-9

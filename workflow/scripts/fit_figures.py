@@ -2,7 +2,8 @@
 
 import arviz as az
 
-from crpsmeta.report import TIMEPOINT_LABELS, key_parameters, prior_posterior_figure, rank_figure
+from crpsmeta.report import key_parameters, prior_posterior_figure, rank_figure
+from crpsmeta.vocabulary import TIMEPOINT_LABELS
 from crpsmeta.runlog import logged
 
 w = snakemake.wildcards

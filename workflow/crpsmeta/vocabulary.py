@@ -1,0 +1,35 @@
+"""The field's vocabulary, written once: timepoints, arms, study designs, responder-definition classes.
+
+Every module takes these names from here. The JSON Schemas of the data tables
+and the config (workflow/schemas/) spell the same names as enums for their own
+readers; ``tests/test_vocabulary.py`` checks that they agree with this module.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TIMEPOINTS", "JOINT", "TIMEPOINT_LABELS", "WHEN", "WEEKS_BY_TIMEPOINT", "ARMS", "DESIGNS",
+           "CONTROLLED_DESIGNS", "RANDOMISED_DESIGNS", "SINGLE_ARM_DESIGNS", "DEFINITION_CLASSES",
+           "DEFINITION_LABELS", "MEASURES"]
+
+# Timepoints: at the end of the infusion course, and 1-3 months after it. A fit unit is a timepoint, or JOINT for
+# a model that fits both timepoints together (placebo_adjusted).
+TIMEPOINTS = ("immediate", "followup")
+JOINT = "joint"
+TIMEPOINT_LABELS = {"immediate": "end of infusion", "followup": "1-3 months"}  # axis labels and titles
+WHEN = {"immediate": "the end of infusion", "followup": "1-3 months"}  # "at ..." in sentences
+# weeks since the end of infusion an outcome of each timepoint may report (validation rule weeks_fit_timepoint)
+WEEKS_BY_TIMEPOINT = {"immediate": (0, 2), "followup": (2, 26)}
+
+ARMS = ("ketamine", "placebo")
+MEASURES = ("responders", "pain")
+
+# Study designs. Controlled designs have a placebo arm; only an RCT is randomised; single-arm designs have none.
+DESIGNS = ("rct", "nonrandomized_controlled", "prospective_single_arm", "retrospective_single_arm", "case_series")
+CONTROLLED_DESIGNS = ("rct", "nonrandomized_controlled")
+RANDOMISED_DESIGNS = ("rct",)
+SINGLE_ARM_DESIGNS = ("prospective_single_arm", "retrospective_single_arm", "case_series")
+
+# Responder-definition classes (data/README.md), the strictest first.
+DEFINITION_CLASSES = ("complete_relief", "pain_free", "full_remission", "ge30pct", "ge50pct", "ge2point_or_success",
+                      "meaningful", "any_relief")
+DEFINITION_LABELS = {"ge30pct": ">=30 % pain relief", "ge50pct": ">=50 % pain relief"}
