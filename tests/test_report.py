@@ -167,7 +167,7 @@ def test_a_placebo_map_fit_uses_placebo_arms_in_the_evidence_tables():
 
 def test_used_arms_take_the_arm_each_model_pools():
     from crpsmeta import api
-    from crpsmeta.arms import POOLED_ARM, pooled_arm
+    from crpsmeta.registry import POOLED_ARM, pooled_arm
     from crpsmeta.report import used_arms
 
     _, outcomes = _arm_tables()

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .arms import POOLED_ARM
+from .registry import MODELS as _SPECS
+from .registry import POOLED_ARM, REGRESSION_MODELS, spec
 from .vocabulary import JOINT, TIMEPOINTS
 from .data import placebo_inputs, responder_arms
-from .regression import REGRESSION_MODELS
 
 # PyMC (through .priors, .models, .sampling) is imported inside the functions that
 # build or fit a model, so that steps which only select data (model_inputs) start
@@ -23,8 +23,8 @@ from .regression import REGRESSION_MODELS
 __all__ = ["MODELS", "JOINT", "fit_units", "model_inputs", "build_model", "priors_block", "prior_variables", "fit",
            "file_sha256"]
 
-MODELS = ("pooled_rate", "placebo_adjusted", "placebo_map") + REGRESSION_MODELS
-# which arm each single-arm-style model pools (one definition, crpsmeta.arms)
+MODELS = tuple(_SPECS)
+# which arm each single-arm-style model pools (crpsmeta.registry)
 _ARM = POOLED_ARM
 
 
@@ -33,8 +33,8 @@ def file_sha256(path: str | Path) -> str:
 
 
 def fit_units(model: str, timepoints: list[str]) -> list[str]:
-    """The fits a model needs: one per timepoint, or one joint fit."""
-    return [JOINT] if model == "placebo_adjusted" else list(timepoints)
+    """The fits a model needs: one per timepoint, or one joint fit (crpsmeta.registry)."""
+    return spec(model).fit_units(timepoints)
 
 
 def model_inputs(studies: pd.DataFrame, outcomes: pd.DataFrame, *, model: str, unit: str,
@@ -131,8 +131,9 @@ def prior_variables(pm_model) -> list[str]:
 
 
 def priors_block(prior_set: dict, model: str) -> dict:
-    """The block of a prior set a model uses (placebo_map borrows pooled_rate's)."""
-    return prior_set["pooled_rate" if model == "placebo_map" or model in REGRESSION_MODELS else model]
+    """The block of a prior set a model uses (crpsmeta.registry; placebo_map and the regressions borrow
+    pooled_rate's)."""
+    return prior_set[spec(model).prior_block]
 
 
 def fit(model: str, used: pd.DataFrame, priors: dict, sampler: dict, *, seed: int, cores: int = 1,

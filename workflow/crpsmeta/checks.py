@@ -48,7 +48,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .arms import pooled_arm
+from .registry import pooled_arm
 
 # ArviZ, SciPy and matplotlib are imported where they are used, so that collecting
 # the tables (rule collect_predictive_checks) starts in a fraction of a second.

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .api import fit_units, model_inputs
+from .registry import spec
 
 __all__ = ["Plan", "NothingToFit", "make_plan", "model_options", "regression_options", "loso_studies"]
 
@@ -45,10 +46,10 @@ class Plan:
 
 
 def model_options(config: dict, model: str) -> dict:
-    """A model's data choices (placebo_map follows placebo_adjusted's; regression_*: :func:`regression_options`)."""
-    if model.startswith("regression_"):
-        return regression_options(config, model)
-    return dict(config["placebo_adjusted" if model == "placebo_map" else model])
+    """A model's data choices: its config section (crpsmeta.registry; placebo_map follows placebo_adjusted's),
+    or for a regression :func:`regression_options`."""
+    section = spec(model).options
+    return regression_options(config, model) if section == "meta_regression" else dict(config[section])
 
 
 def regression_options(config: dict, model: str) -> dict:
@@ -70,10 +71,9 @@ def loso_studies(chosen: str | list[str], contributing: list[str]) -> list[str]:
 
 
 def _skip_reason(model: str, unit: str) -> str:
-    what = {"pooled_rate": "no included ketamine arm reports a responder count",
-            "placebo_map": "no included placebo arm reports a responder count",
-            "placebo_adjusted": "no included study reports a responder count, a controlled pain contrast or a "
-                                "single-arm pain change"}[model]
+    arm = spec(model).arm
+    what = (f"no included {arm} arm reports a responder count" if arm else
+            "no included study reports a responder count, a controlled pain contrast or a single-arm pain change")
     when = "at either timepoint" if unit == "joint" else f"at {unit}"
     return f"{what} {when} (with the responder definitions selected in config)"
 

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .arms import pooled_arm  # noqa: E402
+from .registry import MODELS, pooled_arm  # noqa: E402
 from .vocabulary import (CONTROLLED_DESIGNS, DEFINITION_LABELS, RANDOMISED_DESIGNS, TIMEPOINT_LABELS,  # noqa: E402
                          WHEN)
 
@@ -79,7 +79,7 @@ def used_arms(used: pd.DataFrame, unit: str, *, model: str | None = None) -> pd.
     """A fit's used.csv as (study_id, arm, timepoint) rows: a contrast counts both arms.
 
     A per-timepoint fit's file (no arm or timepoint column) holds the arm its
-    ``model`` pools (:func:`crpsmeta.arms.pooled_arm`: placebo arms for
+    ``model`` pools (:func:`crpsmeta.registry.pooled_arm`: placebo arms for
     placebo_map, ketamine arms for pooled_rate and the meta-regressions) at
     ``unit``. A row without an arm from a model that pools no single arm is an
     error, not a guess.
@@ -699,11 +699,7 @@ def effect_forest_figure(study_effects: pd.DataFrame, estimands: pd.DataFrame, u
     return fig
 
 
-MODEL_QUESTIONS = {
-    "pooled_rate": "How many respond on ketamine, pooled without a placebo term (pooled_rate)",
-    "placebo_adjusted": "How much of the relief is more than placebo (placebo_adjusted)",
-    "placebo_map": "The placebo response on its own, as a prior for a new trial (placebo_map)",
-}
+MODEL_QUESTIONS = {name: s.question for name, s in MODELS.items()}
 
 
 def not_estimable(skipped: list, fits: list, timepoints: list[str], sof: pd.DataFrame | None = None) -> list[str]:

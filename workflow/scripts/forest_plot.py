@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from crpsmeta.arms import pooled_arm
+from crpsmeta.registry import pooled_arm
 from crpsmeta.plots import forest_plot
 from crpsmeta.runlog import logged
 

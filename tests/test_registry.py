@@ -1,0 +1,40 @@
+"""One entry per model (crpsmeta.registry), and everything that names a model reads it."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import load_schema
+
+
+def test_every_model_config_can_name_has_an_entry_whose_blocks_exist(shipped_config):
+    from crpsmeta.registry import MODELS, REGRESSION_MODELS
+
+    config_models = load_schema("config")["properties"]["models"]["items"]["enum"]
+    covariates = load_schema("config")["properties"]["meta_regression"]["properties"]["covariates"]["items"]["enum"]
+    assert set(MODELS) == set(config_models) | {f"regression_{c}" for c in [*covariates, "se"]}
+    for name, spec in MODELS.items():
+        assert spec.name == name
+        for prior_set in shipped_config["prior_sets"].values():
+            assert spec.prior_block in prior_set  # every prior set has the block the model reads
+        assert spec.options in shipped_config
+        assert spec.arm in (None, "ketamine", "placebo")
+    assert {m for m, s in MODELS.items() if s.arm is None} == {"placebo_adjusted"}
+    assert set(REGRESSION_MODELS) == {m for m in MODELS if m.startswith("regression_")}
+
+
+def test_the_data_step_plan_and_report_read_the_registry(shipped_config):
+    from crpsmeta import api, plan, report
+    from crpsmeta.registry import MODELS, pooled_arm, spec
+
+    assert api.MODELS == tuple(MODELS)
+    assert api.fit_units("placebo_adjusted", ["immediate", "followup"]) == ["joint"]
+    assert api.fit_units("placebo_map", ["followup"]) == ["followup"]
+    default = shipped_config["prior_sets"]["default"]
+    assert api.priors_block(default, "placebo_map") is default["pooled_rate"]
+    assert plan.model_options(shipped_config, "placebo_map") == shipped_config["placebo_adjusted"]
+    assert plan.model_options(shipped_config, "regression_days")["covariate"] == "days"
+    assert report.MODEL_QUESTIONS["placebo_map"] == spec("placebo_map").question
+    assert pooled_arm("regression_se") == "ketamine" and pooled_arm("nonsense") is None
+    with pytest.raises(ValueError, match="unknown model 'nonsense'; known: pooled_rate"):
+        spec("nonsense")

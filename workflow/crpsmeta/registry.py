@@ -1,0 +1,63 @@
+"""One entry per model: what it pools, where its priors and data choices live, how it is fitted, what it answers.
+
+Adding a model means adding its :class:`ModelSpec` here (and its builder in
+:func:`crpsmeta.api.build_model`); the data step, the plan, the prior blocks,
+the report's arm labels and its "cannot estimate" sentences all read this
+table instead of spelling the model's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .regression import COVARIATES, REGRESSION_PREFIX
+from .vocabulary import JOINT
+
+__all__ = ["ModelSpec", "MODELS", "REGRESSION_MODELS", "spec", "POOLED_ARM", "pooled_arm"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    arm: str | None  # the arm whose responder counts it pools (used.csv has no arm column); None: both arms
+    prior_block: str  # the block of a prior set (config prior_sets.<set>.<block>) its priors come from
+    options: str  # the config section of its data choices ("meta_regression": pooled_rate's plus a covariate)
+    joint: bool  # one fit for both timepoints (fit unit "joint") rather than one per timepoint
+    question: str  # what it answers, in the report's words
+
+    def fit_units(self, timepoints) -> list[str]:
+        """The fits the model needs: one per timepoint, or one joint fit."""
+        return [JOINT] if self.joint else list(timepoints)
+
+
+MODELS: dict[str, ModelSpec] = {
+    "pooled_rate": ModelSpec(
+        "pooled_rate", "ketamine", "pooled_rate", "pooled_rate", False,
+        "How many respond on ketamine, pooled without a placebo term (pooled_rate)"),
+    "placebo_adjusted": ModelSpec(
+        "placebo_adjusted", None, "placebo_adjusted", "placebo_adjusted", True,
+        "How much of the relief is more than placebo (placebo_adjusted)"),
+    "placebo_map": ModelSpec(
+        "placebo_map", "placebo", "pooled_rate", "placebo_adjusted", False,
+        "The placebo response on its own, as a prior for a new trial (placebo_map)"),
+    **{REGRESSION_PREFIX + name: ModelSpec(
+        REGRESSION_PREFIX + name, "ketamine", "pooled_rate", "meta_regression", False,
+        f"How the pooled ketamine rate changes with {name} ({REGRESSION_PREFIX + name})")
+       for name in COVARIATES},
+}
+REGRESSION_MODELS = tuple(m for m, s in MODELS.items() if s.options == "meta_regression")
+# which arm each single-arm-style model pools (the data step and the report's arm labels)
+POOLED_ARM = {m: s.arm for m, s in MODELS.items() if s.arm is not None and s.options != "meta_regression"}
+
+
+def spec(model: str) -> ModelSpec:
+    """The model's entry; ValueError naming the known models for anything else."""
+    try:
+        return MODELS[model]
+    except KeyError:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}") from None
+
+
+def pooled_arm(model: str) -> str | None:
+    """The arm whose responder counts ``model`` pools; None for a model that uses both arms (placebo_adjusted)."""
+    return MODELS[model].arm if model in MODELS else None
