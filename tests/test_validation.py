@@ -338,3 +338,28 @@ def test_a_non_utf8_byte_is_located_by_row_and_column_even_in_a_multiline_cell(d
     (data_copy / "outcomes.csv").write_bytes(raw[:cut] + b"\xe9" + raw[cut:])
     issue = next(i for i in issues_of(data_copy, schemas) if i.rule == "utf8")
     assert (issue.line, issue.row, issue.column, issue.value) == (6, 4, "study_id", "e9")
+
+
+def test_the_validation_target_s_rules_across_keys_are_config_rules_with_their_lines(shipped_config, schemas):
+    """Prior sets that exist, SBC draws that fit in the chains, scenarios that can be simulated: refused by
+    validate_config with file, line, key and rule (they were WorkflowErrors raised while planning)."""
+    import copy
+
+    from crpsmeta.validation import InputValidationError, validate_config
+
+    text = (ROOT / "config" / "config.yaml").read_text()
+    cfg = copy.deepcopy(shipped_config)
+    cfg["validation"]["fit_prior_set"] = "nope"
+    cfg["validation"]["sbc_draws"] = 9000
+    cfg["validation"]["scenarios"]["pooled_like_evidence"]["rct"] = 2
+    with pytest.raises(InputValidationError) as caught:
+        validate_config(cfg, schemas["config"], "config/config.yaml", text)
+    found = {(i.column, i.rule): i for i in caught.value.issues}
+    assert set(found) == {("validation.fit_prior_set", "known_prior_set"),
+                          ("validation.sbc_draws", "sbc_draws_fit_chains"),
+                          ("validation.scenarios.pooled_like_evidence", "scenario_can_be_simulated")}
+    lines = text.splitlines()
+    assert lines[found[("validation.fit_prior_set", "known_prior_set")].line - 1].startswith("  fit_prior_set:")
+    assert lines[found[("validation.sbc_draws", "sbc_draws_fit_chains")].line - 1].startswith("  sbc_draws:")
+    assert "remove rct" in found[("validation.scenarios.pooled_like_evidence", "scenario_can_be_simulated")].message
+    validate_config(shipped_config, schemas["config"], "config/config.yaml", text)  # the shipped one passes

@@ -273,8 +273,9 @@ def test_unknown_validation_prior_set_is_refused(tmp_path):
     work = _workdir(tmp_path, {"replications": 2, "simulate_prior_set": "nope", "scenarios": TEST_SCENARIOS})
     run = snakemake(work, "validate", "-n")
     assert run.returncode != 0
-    assert ("validation.simulate_prior_set: no prior set named 'nope'; defined: default, wider"
-            in run.stdout + run.stderr)
+    assert ("key 'validation.simulate_prior_set', value 'nope': no prior set of that name; defined: default, wider "
+            "[rule: known_prior_set]" in run.stdout + run.stderr)
+    assert "Nothing was run." in run.stdout + run.stderr  # refused with the other input problems, before any job
 
 
 @pytest.mark.slow

@@ -308,9 +308,40 @@ def validate_config(config: dict, schema: dict, filename: str = "config/config.y
                                                                 key_lines.get(("sensitivity_prior_sets",))),
                                         None, f"sensitivity_prior_sets.{i}", name, "known_prior_set",
                                         f"no prior set of that name; defined: {', '.join(prior_sets)}"))
+    if not issues:  # rules across keys, on a config whose keys and types are right (defaults filled in)
+        issues += _validation_target_issues(cfg, filename, key_lines)
     if issues:
         raise InputValidationError(list(dict.fromkeys(issues)))
     return cfg
+
+
+def _validation_target_issues(cfg: dict, filename: str, key_lines: dict) -> list[Issue]:
+    """The validation target's rules across keys: its prior sets exist, its SBC draws fit in its chains, and each
+    scenario can be simulated (crpsmeta.calibration.check_design)."""
+    from .calibration import check_design
+
+    section, issues = cfg["validation"], []
+
+    def line(*path):
+        return key_lines.get(("validation", *path), key_lines.get(("validation",)))
+
+    for key in ("simulate_prior_set", "fit_prior_set"):
+        name = section.get(key)
+        if name is not None and name not in cfg["prior_sets"]:
+            issues.append(Issue(filename, line(key), None, f"validation.{key}", name, "known_prior_set",
+                                f"no prior set of that name; defined: {', '.join(cfg['prior_sets'])}"))
+    sampler = section["sampler"]
+    if sampler["chains"] * sampler["draws"] < section["sbc_draws"]:
+        issues.append(Issue(filename, line("sbc_draws"), None, "validation.sbc_draws", section["sbc_draws"],
+                            "sbc_draws_fit_chains", f"exceeds validation.sampler chains x draws "
+                            f"({sampler['chains']} x {sampler['draws']})"))
+    for name, design in section["scenarios"].items():
+        try:
+            check_design(design["model"], design)
+        except ValueError as exc:
+            issues.append(Issue(filename, line("scenarios", name), None, f"validation.scenarios.{name}", None,
+                                "scenario_can_be_simulated", str(exc)))
+    return issues
 
 
 # --------------------------------------------------------------------------

@@ -310,28 +310,18 @@ wildcard_constraints:
 
 
 def validation_prior_set(key):
-    """The prior set named by ``validation.<key>`` (null = the primary ``prior_set``)."""
-    name = config["validation"][key] or config["prior_set"]
-    if name not in config["prior_sets"]:
-        raise WorkflowError(f"config validation.{key}: no prior set named {name!r}; "
-                            f"defined: {', '.join(config['prior_sets'])}")
-    return name
+    """The prior set named by ``validation.<key>`` (null = the primary ``prior_set``; checked by validate_config)."""
+    return config["validation"][key] or config["prior_set"]
 
 
 def validation_scenario(name):
-    """A validation scenario's design (config ``validation.scenarios.<name>``), checked."""
-    from crpsmeta.calibration import check_design
-
+    """A validation scenario's design (config ``validation.scenarios.<name>``)."""
     try:
         design = config["validation"]["scenarios"][name]
     except KeyError:
         raise WorkflowError(f"no validation scenario {name!r}; defined: "
                             f"{', '.join(config['validation']['scenarios'])}") from None
-    try:
-        check_design(design["model"], design)
-    except ValueError as exc:
-        raise WorkflowError(f"config validation.scenarios.{name}: {exc}") from None
-    return design
+    return design  # validate_config has checked that it can be simulated
 
 
 def validation_replicates():
@@ -379,9 +369,6 @@ def validation_simulation(wildcards):
 
 
 def validation_score_inputs(wildcards):
-    sampler = config["validation"]["sampler"]
-    if sampler["chains"] * sampler["draws"] < config["validation"]["sbc_draws"]:
-        raise WorkflowError("config validation.sbc_draws exceeds validation.sampler chains x draws")
     reps = validation_replicates()
     return {"truths": [f"results/validation/sims/{wildcards.scenario}/{r}/truth.json" for r in reps],
             "idatas": [validation_path("fits", wildcards.scenario, r, "idata.nc") for r in reps],
