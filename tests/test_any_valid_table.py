@@ -21,6 +21,7 @@ import os
 from collections import Counter
 
 import pandas as pd
+import pymc  # noqa: F401 (PyMC raises the recursion limit on import: before any example, so hypothesis does not warn)
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
