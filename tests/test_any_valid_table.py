@@ -9,7 +9,7 @@ density evaluated at the initial point, every leave-one-out subset, and every
 estimable regression. The only legal outcomes are a plan whose models build,
 or :class:`crpsmeta.plan.NothingToFit` when no model has data.
 
-Examples: ``TABLE_EXAMPLES`` (default 40, derandomised on CI); set it higher
+Examples: ``TABLE_EXAMPLES`` (default 20, derandomised on CI); set it higher
 for a longer search. ``test_the_generator_covers_every_shape`` counts the
 distinct shapes the generator reaches.
 """
@@ -31,7 +31,7 @@ from strategies import CONTROLLED, DEFINITION_CLASSES, DESIGNS, configs, evidenc
 
 from conftest import ROOT, load_schema
 
-EXAMPLES = int(os.environ.get("TABLE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("TABLE_EXAMPLES", "20"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])

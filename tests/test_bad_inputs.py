@@ -5,8 +5,9 @@ edits and runs the workflow. The run must exit non-zero, print the problem
 located exactly as the case expects (file, line and row, column or key, value,
 rule), say that nothing was run, and leave no file under results/.
 
-The runs are started together (two at a time) by one fixture; each case is then
-its own test. A refused run takes about 1.5 s: the Snakefile validates its
+The runs are started together (two at a time; one at a time on a pytest-xdist
+worker, the other worker keeping the second core busy) by one fixture; each case
+is then its own test. A refused run takes about 1.5 s: the Snakefile validates its
 inputs before it imports PyMC.
 """
 
@@ -114,7 +115,8 @@ def files_under(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory):
-    """Run every case of the corpus (two at a time); return id -> (exit code, stderr, files under results/)."""
+    """Run every case of the corpus (two at a time, one under xdist); return id -> (exit code, stderr, files under
+    results/)."""
     base = tmp_path_factory.mktemp("bad_inputs")
 
     def run(case):
@@ -122,7 +124,9 @@ def refusals(tmp_path_factory):
         done = snakemake(workdir, timeout=300)
         return case["id"], (done.returncode, done.stderr, files_under(workdir / "results"))
 
-    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
+    # under pytest-xdist another worker keeps the other core busy: one run at a time
+    workers = 1 if os.environ.get("PYTEST_XDIST_WORKER") else max(2, min(4, os.cpu_count() or 2))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         return dict(pool.map(run, CORPUS))
 
 

@@ -8,7 +8,9 @@ Two data sets the shipped and tiny tables never are:
   ``models: [placebo_map]``, the meta-analytic-predictive prior on its own.
 
 Each runs to ``results/report/index.html``, and the report must say plainly
-what such data cannot estimate. In the default suite they run with short
+what such data cannot estimate. All four runs are under ``-m shapes`` (the
+default suite keeps the property tests and dry runs of test_any_valid_table.py,
+and the unit tests below, for suite time): two with short
 chains and a lean config (one prior set, no influence refits, no
 regressions; warn gates, as a plumbing check), each with other legal config
 choices (hdi intervals, one timepoint, another interval probability). Under
@@ -135,11 +137,13 @@ def check_placebo_only(workdir: Path, cfg: dict, timeout: int = 1800) -> None:
         assert (workdir / "results" / "plots" / "placebo_map" / f"forest_{tp}.png").exists()
 
 
+@pytest.mark.shapes
 def test_responder_counts_only_single_arm_series_run_to_the_report(tmp_path):
     cfg = lean(SHIPPED, interval={"prob": 0.9, "type": "hdi"})
     check_responders_only(responders_only(tmp_path / "work", cfg), cfg)
 
 
+@pytest.mark.shapes
 def test_placebo_arms_only_with_placebo_map_run_to_the_report(tmp_path):
     cfg = lean(SHIPPED, models=["placebo_map"], timepoints=["followup"])
     check_placebo_only(placebo_only(tmp_path / "work", cfg), cfg)

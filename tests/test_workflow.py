@@ -86,20 +86,14 @@ def test_warm_rerun_does_nothing(tiny):
     assert "Nothing to be done" in run.stdout + run.stderr
 
 
-def copy_of(tiny, workdir):
-    """A copy of the finished tiny run (results kept, Snakemake's metadata not: jobs rerun only if forced)."""
-    shutil.copytree(tiny, workdir, ignore=shutil.ignore_patterns(".snakemake"))
-    return workdir
-
-
-def test_unconverged_fit_is_stopped_by_its_gate_then_warn_mode_marks_it(tiny, tmp_path):
+def test_unconverged_fit_is_stopped_by_its_gate_then_warn_mode_marks_it(tiny, tiny_copy):
     """A fit that has not converged stops the run at its gate, naming the fit and the failing diagnostic; in
     warn mode the run finishes and the report's summary of findings marks every number of that fit.
 
     The fit is made to fail honestly, not by an impossible threshold: 100 tuning steps, 100 draws a chain and
     target_accept 0.55 (the smallest the schema allows) leave pooled_rate's chains unmixed (R-hat about 1.13,
     bulk ESS about 13, divergences)."""
-    workdir = copy_of(tiny, tmp_path / "gate")
+    workdir = tiny_copy
     cfg_path = workdir / "config" / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["sampler"].update(tune=100, draws=100, target_accept=0.55)
@@ -139,10 +133,10 @@ def test_unconverged_fit_is_stopped_by_its_gate_then_warn_mode_marks_it(tiny, tm
 FIT = "results/fits/pooled_rate/immediate/idata.nc"
 
 
-def test_killed_run_leaves_nothing_complete_and_a_rerun_gives_identical_numbers(tiny, tmp_path):
+def test_killed_run_leaves_nothing_complete_and_a_rerun_gives_identical_numbers(tiny, tiny_copy, tmp_path):
     """kill -9 while a fit runs: Snakemake must not take the fit's output for finished, the same command run
     again (after `snakemake --unlock`) must finish, and the same seed must give a byte-identical estimands.csv."""
-    workdir = copy_of(tiny, tmp_path / "killed")
+    workdir = tiny_copy
     marker = workdir / ".snakemake" / "incomplete" / base64.urlsafe_b64encode(FIT.encode()).decode()
     with open(tmp_path / "killed.log", "w") as log:
         run = subprocess.Popen([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", TARGETS[0],
@@ -180,10 +174,10 @@ def test_killed_run_leaves_nothing_complete_and_a_rerun_gives_identical_numbers(
     assert (workdir / TARGETS[0]).read_bytes() == (tiny / TARGETS[0]).read_bytes()
 
 
-def test_another_seed_agrees_within_monte_carlo_error(tiny, tmp_path):
+def test_another_seed_agrees_within_monte_carlo_error(tiny, tiny_copy):
     """Seed 7 against seed 8 for one fit: other draws, the same posterior summaries within 4 Monte Carlo
     standard errors (MCSE of a mean = sd / sqrt(bulk ESS))."""
-    workdir = copy_of(tiny, tmp_path / "seed")
+    workdir = tiny_copy
     cfg_path = workdir / "config" / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["seed"] += 1
