@@ -27,9 +27,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = {"pooled_rate": ["mu", "tau"],
-       "placebo_adjusted": ["placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias",
-                            "pain_threshold"]}
+KEY = {
+    "pooled_rate": ["mu", "tau"],
+    "placebo_adjusted": [
+        "placebo_mu",
+        "effect_mu",
+        "persistence",
+        "tau",
+        "tau_placebo",
+        "rho",
+        "design_bias",
+        "pain_threshold",
+    ],
+}
 
 
 def _config() -> dict:
@@ -52,9 +62,11 @@ def _one(args) -> dict:
     import pymc as pm
     import yaml
 
-    from crpsmeta.api import build_model, model_inputs, priors_block
-    from crpsmeta.simulate import simulate_pooled_rate
-    from crpsmeta.validation import load_tables
+    from crpsmeta.calibration.simulate import simulate_pooled_rate
+    from crpsmeta.inputs.selection import model_inputs
+    from crpsmeta.inputs.tables import load_tables
+    from crpsmeta.models.build import build_model
+    from crpsmeta.registry import priors_block
 
     t_imported = time.perf_counter()
     config = _config()
@@ -63,10 +75,13 @@ def _one(args) -> dict:
     if args.k:
         used = simulate_pooled_rate(args.k, -0.2, 0.6, np.random.default_rng(args.k))
     else:
-        schemas = {n: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{n}.schema.yaml").read_text())
-                   for n in ("studies", "outcomes")}
-        studies, outcomes = load_tables(ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv",
-                                        schemas["studies"], schemas["outcomes"])
+        schemas = {
+            n: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{n}.schema.yaml").read_text())
+            for n in ("studies", "outcomes")
+        }
+        studies, outcomes = load_tables(
+            ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv", schemas["studies"], schemas["outcomes"]
+        )
         used, _ = model_inputs(studies, outcomes, model=args.model, unit=args.unit, options=options)
     model = build_model(args.model, used, priors, options)
     s = {**config["sampler"], **({"target_accept": args.target_accept} if args.target_accept else {})}
@@ -76,28 +91,54 @@ def _one(args) -> dict:
 
         compiled = nutpie.compile_pymc_model(model)
         t1 = time.perf_counter()
-        idata = nutpie.sample(compiled, draws=s["draws"], tune=s["tune"], chains=s["chains"], cores=2, seed=1,
-                              target_accept=s["target_accept"], progress_bar=False)
+        idata = nutpie.sample(
+            compiled,
+            draws=s["draws"],
+            tune=s["tune"],
+            chains=s["chains"],
+            cores=2,
+            seed=1,
+            target_accept=s["target_accept"],
+            progress_bar=False,
+        )
     else:
         model.logp_dlogp_function(ravel_inputs=True)  # the gradient pm.sample compiles (fills the C cache)
         t1 = time.perf_counter()
         with model:
-            idata = pm.sample(draws=s["draws"], tune=s["tune"], chains=s["chains"], cores=2, random_seed=1,
-                              target_accept=s["target_accept"], progressbar=False,
-                              compute_convergence_checks=False)
+            idata = pm.sample(
+                draws=s["draws"],
+                tune=s["tune"],
+                chains=s["chains"],
+                cores=2,
+                random_seed=1,
+                target_accept=s["target_accept"],
+                progressbar=False,
+                compute_convergence_checks=False,
+            )
     t2 = time.perf_counter()
     ess = az.ess(idata, var_names=[v for v in KEY[args.model] if v in idata.posterior], method="bulk")
     min_ess = float(min(float(ess[v].min()) for v in ess.data_vars))
     divergences = int(idata.sample_stats["diverging"].sum())
     compile_s, sampling_s, wall_s = t1 - t0, t2 - t1, t2 - t_start
     steps = idata.sample_stats["n_steps"]  # leapfrog steps (gradient evaluations) per draw
-    return {"model": args.model, "unit": args.unit, "k": args.k or len(used), "backend": args.backend,
-            "target_accept": s["target_accept"], "mean_leapfrog_steps": round(float(steps.mean()), 1),
-            "cache": args.cache, "import_s": round(t_imported - t_start, 2), "compile_s": round(compile_s, 2),
-            "sampling_s": round(sampling_s, 2), "wall_s": round(wall_s, 2), "min_bulk_ess": round(min_ess),
-            "ess_per_s_sampling": round(min_ess / sampling_s), "ess_per_s_wall": round(min_ess / wall_s),
-            "divergences": divergences,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "model": args.model,
+        "unit": args.unit,
+        "k": args.k or len(used),
+        "backend": args.backend,
+        "target_accept": s["target_accept"],
+        "mean_leapfrog_steps": round(float(steps.mean()), 1),
+        "cache": args.cache,
+        "import_s": round(t_imported - t_start, 2),
+        "compile_s": round(compile_s, 2),
+        "sampling_s": round(sampling_s, 2),
+        "wall_s": round(wall_s, 2),
+        "min_bulk_ess": round(min_ess),
+        "ess_per_s_sampling": round(min_ess / sampling_s),
+        "ess_per_s_wall": round(min_ess / wall_s),
+        "divergences": divergences,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 _PRIMED: dict[tuple, str] = {}  # (model, backend) -> the compile directory a cold run of it filled
@@ -120,8 +161,23 @@ def measure(model: str, unit: str, backend: str, cache: str, k: int = 0, target_
 
 def _run_one(model, unit, backend, cache, k, target_accept, compiledir) -> dict:
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={compiledir}"}
-    cmd = [sys.executable, __file__, "_one", "--model", model, "--unit", unit, "--backend", backend,
-           "--cache", cache, "--k", str(k), "--target-accept", str(target_accept)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "_one",
+        "--model",
+        model,
+        "--unit",
+        unit,
+        "--backend",
+        backend,
+        "--cache",
+        cache,
+        "--k",
+        str(k),
+        "--target-accept",
+        str(target_accept),
+    ]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=3600)
     except subprocess.CalledProcessError as exc:
@@ -134,8 +190,24 @@ def _remove_primed() -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-FIT_COLUMNS = ["model", "unit", "k", "backend", "cache", "target_accept", "mean_leapfrog_steps", "import_s", "compile_s", "sampling_s", "wall_s",
-               "min_bulk_ess", "ess_per_s_sampling", "ess_per_s_wall", "divergences", "peak_rss_mb"]
+FIT_COLUMNS = [
+    "model",
+    "unit",
+    "k",
+    "backend",
+    "cache",
+    "target_accept",
+    "mean_leapfrog_steps",
+    "import_s",
+    "compile_s",
+    "sampling_s",
+    "wall_s",
+    "min_bulk_ess",
+    "ess_per_s_sampling",
+    "ess_per_s_wall",
+    "divergences",
+    "peak_rss_mb",
+]
 
 
 def table(rows: list[dict], columns: list[str]) -> str:
@@ -151,12 +223,15 @@ def bench_fits() -> str:
             for cache in ("cold", "warm"):
                 rows.append(measure(model, unit, backend, cache))
                 print(json.dumps(rows[-1]), flush=True)
-    return ("### Per fit: shipped data, config sampler settings (4 chains x 2000 draws, tune 1000, "
-            "target_accept 0.99), 2 cores\n\n" + table(rows, FIT_COLUMNS) +
-            "\n\n`cold`: an empty PyTensor base compile directory (a fresh machine); `warm`: what earlier "
-            "processes cached there (every later Snakemake job): PyTensor's C code (PyMC) and its numba functions "
-            "(nutpie; nutpie's own wrappers are compiled in every process). ESS is the smallest bulk ESS over the "
-            "top-level parameters; `mean_leapfrog_steps` is gradient evaluations per draw.")
+    return (
+        "### Per fit: shipped data, config sampler settings (4 chains x 2000 draws, tune 1000, "
+        "target_accept 0.99), 2 cores\n\n"
+        + table(rows, FIT_COLUMNS)
+        + "\n\n`cold`: an empty PyTensor base compile directory (a fresh machine); `warm`: what earlier "
+        "processes cached there (every later Snakemake job): PyTensor's C code (PyMC) and its numba functions "
+        "(nutpie; nutpie's own wrappers are compiled in every process). ESS is the smallest bulk ESS over the "
+        "top-level parameters; `mean_leapfrog_steps` is gradient evaluations per draw."
+    )
 
 
 def bench_scaling() -> str:
@@ -168,8 +243,9 @@ def bench_scaling() -> str:
     # what bounds k = 1,500: the step size that target_accept 0.99 imposes (side by side, same run)
     rows.append(measure("pooled_rate", "immediate", "nutpie", "warm", k=1500, target_accept=0.9))
     print(json.dumps(rows[-1]), flush=True)
-    return ("### Scaling: pooled_rate on simulated studies (mu = -0.2, tau = 0.6, n 5-70 per study)\n\n"
-            + table(rows, FIT_COLUMNS))
+    return "### Scaling: pooled_rate on simulated studies (mu = -0.2, tau = 0.6, n 5-70 per study)\n\n" + table(
+        rows, FIT_COLUMNS
+    )
 
 
 # ---- several fits of one structure: a process each, or one process --------------
@@ -178,9 +254,9 @@ def _fits(args) -> dict:
     t_start = time.perf_counter()
     import resource
 
-    from crpsmeta.api import fit, priors_block
-    from crpsmeta.calibration import simulate_replicate
-    from crpsmeta.sampling import compiled_cache_info
+    from crpsmeta.calibration.simulate import simulate_replicate
+    from crpsmeta.fitting.sampling import compiled_cache_info, fit
+    from crpsmeta.registry import priors_block
 
     config = _config()
     design = config["validation"]["scenarios"][args.scenario]
@@ -189,14 +265,28 @@ def _fits(args) -> dict:
     sampler = {**config["validation"]["sampler"], "backend": "nutpie"}
     fits = []
     for rep in args.reps.split(","):
-        used, _, _ = simulate_replicate(design["model"], design, priors, int(rep),
-                                        reference_definition=config["placebo_adjusted"]["reference_definition"])
+        used, _, _ = simulate_replicate(
+            design["model"],
+            design,
+            priors,
+            int(rep),
+            reference_definition=config["placebo_adjusted"]["reference_definition"],
+        )
         t0 = time.perf_counter()
         idata = fit(design["model"], used, priors, sampler, seed=int(rep), cores=1, options=options)
-        fits.append({"rep": rep, "seconds": round(time.perf_counter() - t0, 2),
-                     "compiled_model": idata.posterior.attrs["compiled_model"]})
-    return {"fits": fits, "wall_s": round(time.perf_counter() - t_start, 2), **compiled_cache_info(),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        fits.append(
+            {
+                "rep": rep,
+                "seconds": round(time.perf_counter() - t0, 2),
+                "compiled_model": idata.posterior.attrs["compiled_model"],
+            }
+        )
+    return {
+        "fits": fits,
+        "wall_s": round(time.perf_counter() - t_start, 2),
+        **compiled_cache_info(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def _fits_process(scenario: str, reps: list[int]) -> dict:
@@ -215,18 +305,27 @@ def bench_sharing() -> str:
         separate = [_fits_process(scenario, [r]) for r in reps]
         shared = _fits_process(scenario, reps)
         apart = sum(m["wall_s"] for m in separate)
-        rows.append({"scenario": scenario, "fits": len(reps), "a_process_each_s": round(apart, 1),
-                     "one_process_s": shared["wall_s"], "speed_up": f"{apart / shared['wall_s']:.1f}x",
-                     "first_fit_s": shared["fits"][0]["seconds"],
-                     "later_fits_s": ", ".join(str(f["seconds"]) for f in shared["fits"][1:]),
-                     "compiled/reused": f"{shared['compiled']}/{shared['reused']}",
-                     "peak_rss_mb": shared["peak_rss_mb"]})
+        rows.append(
+            {
+                "scenario": scenario,
+                "fits": len(reps),
+                "a_process_each_s": round(apart, 1),
+                "one_process_s": shared["wall_s"],
+                "speed_up": f"{apart / shared['wall_s']:.1f}x",
+                "first_fit_s": shared["fits"][0]["seconds"],
+                "later_fits_s": ", ".join(str(f["seconds"]) for f in shared["fits"][1:]),
+                "compiled/reused": f"{shared['compiled']}/{shared['reused']}",
+                "peak_rss_mb": shared["peak_rss_mb"],
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
-    return ("### Fits of one model structure: a process each, or one process sharing the compiled model\n\n"
-            "Validation replicates (same design, other simulated data), validation sampler with nutpie, 1 core. "
-            "`a_process_each_s` sums four fresh processes (as four Snakemake jobs); `one_process_s` is one process "
-            "fitting all four (as rule fit_validation does), which compiles once and swaps each replicate's data "
-            "in.\n\n" + table(rows, list(rows[0])))
+    return (
+        "### Fits of one model structure: a process each, or one process sharing the compiled model\n\n"
+        "Validation replicates (same design, other simulated data), validation sampler with nutpie, 1 core. "
+        "`a_process_each_s` sums four fresh processes (as four Snakemake jobs); `one_process_s` is one process "
+        "fitting all four (as rule fit_validation does), which compiles once and swaps each replicate's data "
+        "in.\n\n" + table(rows, list(rows[0]))
+    )
 
 
 def _snakemake(workdir: Path, what: str, *args: str, env: dict | None = None) -> dict:
@@ -235,14 +334,33 @@ def _snakemake(workdir: Path, what: str, *args: str, env: dict | None = None) ->
     import resource
 
     t0 = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-                          str(workdir), "--cores", "2", *args], capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "2",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     wall = round(time.perf_counter() - t0, 1)
     if run.returncode:
         raise SystemExit(f"snakemake failed in {workdir}:\n{run.stderr[-3000:]}")
     steps = re.findall(r"(\d+) of (\d+) steps", run.stderr)
-    row = {"run": what, "wall_s": wall, "jobs": steps[-1][1] if steps else 0,
-           "peak_rss_mb_one_process": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
+    row = {
+        "run": what,
+        "wall_s": wall,
+        "jobs": steps[-1][1] if steps else 0,
+        "peak_rss_mb_one_process": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -251,13 +369,34 @@ def add_study(work: Path) -> None:
     """Append a made-up 12/20 case series at the end of infusion (studies.csv and outcomes.csv)."""
     import csv
 
-    for name, values in (("studies.csv", dict(study_id="Bench2099", citation="Benchmark study (not real).",
-                                              design="case_series", include="true", source="benchmark",
-                                              verification="primary")),
-                         ("outcomes.csv", dict(study_id="Bench2099", arm="ketamine", timepoint="immediate",
-                                               measure="responders", n="20", responders="12",
-                                               responder_definition=">=30 % relief", definition_class="ge30pct",
-                                               source="benchmark", verification="primary"))):
+    for name, values in (
+        (
+            "studies.csv",
+            dict(
+                study_id="Bench2099",
+                citation="Benchmark study (not real).",
+                design="case_series",
+                include="true",
+                source="benchmark",
+                verification="primary",
+            ),
+        ),
+        (
+            "outcomes.csv",
+            dict(
+                study_id="Bench2099",
+                arm="ketamine",
+                timepoint="immediate",
+                measure="responders",
+                n="20",
+                responders="12",
+                responder_definition=">=30 % relief",
+                definition_class="ge30pct",
+                source="benchmark",
+                verification="primary",
+            ),
+        ),
+    ):
         path = work / "data" / name
         with open(path, encoding="utf-8", newline="") as fh:
             header = next(csv.reader(fh))
@@ -277,23 +416,29 @@ def bench_workflow() -> str:
     import yaml
 
     work, env = _workdir("bench-workflow-")
-    rows = [_snakemake(work, "cold (empty results/ and compile caches)", env=env),
-            _snakemake(work, "warm no-op (nothing changed)", env=env)]
+    rows = [
+        _snakemake(work, "cold (empty results/ and compile caches)", env=env),
+        _snakemake(work, "warm no-op (nothing changed)", env=env),
+    ]
     cfg_path = work / "config" / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["prior_sets"]["skeptical"]["placebo_adjusted"]["effect_mu"]["sd"] = 0.4
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    rows.append(_snakemake(work, "after a prior edit in a sensitivity set (skeptical effect_mu sd 0.5 -> 0.4)", env=env))
+    rows.append(
+        _snakemake(work, "after a prior edit in a sensitivity set (skeptical effect_mu sd 0.5 -> 0.4)", env=env)
+    )
     cfg["prior_sets"][cfg["prior_set"]]["pooled_rate"]["mu"]["sd"] = 1.4
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     rows.append(_snakemake(work, "after a prior edit in the primary set (pooled_rate mu sd 1.5 -> 1.4)", env=env))
     add_study(work)
     rows.append(_snakemake(work, "after adding one study (a 12/20 case series at the end of infusion)", env=env))
     shutil.rmtree(work, ignore_errors=True)
-    return ("### The whole analysis (`snakemake --cores 2`, rule all, on a copy of config/ and data/)\n\n"
-            "`jobs`: Snakemake jobs the run executed. `peak_rss_mb_one_process`: the largest resident memory of "
-            "any one process so far (cumulative over the runs).\n\n"
-            + table(rows, ["run", "wall_s", "jobs", "peak_rss_mb_one_process"]))
+    return (
+        "### The whole analysis (`snakemake --cores 2`, rule all, on a copy of config/ and data/)\n\n"
+        "`jobs`: Snakemake jobs the run executed. `peak_rss_mb_one_process`: the largest resident memory of "
+        "any one process so far (cumulative over the runs).\n\n"
+        + table(rows, ["run", "wall_s", "jobs", "peak_rss_mb_one_process"])
+    )
 
 
 def bench_threads() -> str:
@@ -303,8 +448,11 @@ def bench_threads() -> str:
     work, env = _workdir("bench-threads-")
     cfg_path = work / "config" / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
-    targets = [f"results/sensitivity/{name}/fits/placebo_adjusted/joint/idata.nc" for name in cfg["prior_sets"]
-               if name != cfg["prior_set"]]
+    targets = [
+        f"results/sensitivity/{name}/fits/placebo_adjusted/joint/idata.nc"
+        for name in cfg["prior_sets"]
+        if name != cfg["prior_set"]
+    ]
 
     def threads(n: int) -> None:
         cfg["sampler"]["threads"] = n
@@ -318,22 +466,33 @@ def bench_threads() -> str:
         # targets before --forcerun, which takes every argument after it
         rows.append(_snakemake(work, f"sampler.threads: {n}", *targets, "--forcerun", "fit_sensitivity", env=env))
     shutil.rmtree(work, ignore_errors=True)
-    return (f"### Fit jobs at one thread or two (`snakemake --cores 2`, the {len(targets)} other prior sets' "
-            "placebo_adjusted fits, warm caches)\n\n" + table(rows, ["run", "wall_s", "jobs"]))
+    return (
+        f"### Fit jobs at one thread or two (`snakemake --cores 2`, the {len(targets)} other prior sets' "
+        "placebo_adjusted fits, warm caches)\n\n" + table(rows, ["run", "wall_s", "jobs"])
+    )
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), "?")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "?"
+    )
     import nutpie
     import pymc
     import pytensor
 
-    return (f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem) / 1024 ** 2:.0f} GiB RAM, Python "
-            f"{platform.python_version()}, PyMC {pymc.__version__}, PyTensor {pytensor.__version__}, nutpie "
-            f"{nutpie.__version__}; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+    return (
+        f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem) / 1024**2:.0f} GiB RAM, Python "
+        f"{platform.python_version()}, PyMC {pymc.__version__}, PyTensor {pytensor.__version__}, nutpie "
+        f"{nutpie.__version__}; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+    )
 
 
 def main() -> None:
@@ -352,9 +511,14 @@ def main() -> None:
 
     atexit.register(_remove_primed)
     parts = {"machine": machine()}
-    steps = {"fits": bench_fits, "scaling": bench_scaling, "sharing": bench_sharing, "threads": bench_threads,
-             "workflow": bench_workflow}
-    for name in (steps if args.what == "all" else [args.what]):
+    steps = {
+        "fits": bench_fits,
+        "scaling": bench_scaling,
+        "sharing": bench_sharing,
+        "threads": bench_threads,
+        "workflow": bench_workflow,
+    }
+    for name in steps if args.what == "all" else [args.what]:
         parts[name] = steps[name]()
     print("\n\n".join(parts.values()))
     if args.write:
@@ -372,7 +536,7 @@ def write_results(parts: dict[str, str]) -> None:
         pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"RESULTS.md has no <!-- bench:{name} --> section to replace")
-        text = pattern.sub(lambda m: f"{m.group(1)}{stamp}\n\n{body}{m.group(2)}", text)
+        text = pattern.sub(lambda m, body=body: f"{m.group(1)}{stamp}\n\n{body}{m.group(2)}", text)
     path.write_text(text)
 
 

@@ -1,6 +1,6 @@
 """Open a report in headless Debian Chromium (Selenium + chromedriver) and check what a reader would see.
 
-Used by tests/test_report.py, and runnable by hand to screenshot a report:
+Used by tests/report/test_report.py, and runnable by hand to screenshot a report:
 
     python tests/browser.py results/report/index.html results/report/screenshot.png
 """
@@ -16,17 +16,28 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # As the machine notes: without the background-networking flags Chromium tries
 # (and fails) to reach Google's hosts at start; a report must need no network.
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1366,900"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1366,900",
+]
 
 
 def missing_browser() -> str | None:
     """Why a browser check cannot run here (None if it can)."""
     for path in (CHROMIUM, CHROMEDRIVER):
         if not (Path(path).exists() or shutil.which(Path(path).name)):
-            return (f"{path} not found: install Debian's chromium and chromium-driver "
-                    f"(apt-get install chromium chromium-driver; bash run.sh test does it when run as root)")
+            return (
+                f"{path} not found: install Debian's chromium and chromium-driver "
+                f"(apt-get install chromium chromium-driver; bash run.sh test does it when run as root)"
+            )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -68,13 +79,19 @@ def inspect_report(html: str | Path, screenshot: str | Path | None = None) -> di
                 .filter(n => !n.startsWith('data:'));""")
         console = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
         if screenshot is not None:
-            driver.execute_script("document.querySelectorAll('details').forEach(d => d.open = false);"
-                                  "window.scrollTo(0, 0);")
+            driver.execute_script(
+                "document.querySelectorAll('details').forEach(d => d.open = false);window.scrollTo(0, 0);"
+            )
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
             driver.set_window_size(1366, 2000)
             driver.save_screenshot(str(screenshot))
-        return {"title": driver.title, "console": console, "images": images,
-                "sof_rows": [tuple(r) for r in sof_rows], "external": external}
+        return {
+            "title": driver.title,
+            "console": console,
+            "images": images,
+            "sof_rows": [tuple(r) for r in sof_rows],
+            "external": external,
+        }
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
@@ -88,9 +105,11 @@ if __name__ == "__main__":
         sys.exit(reason)
     result = inspect_report(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else None)
     broken = [i for i in result["images"] if not i["naturalWidth"]]
-    print(f"title: {result['title']}\nimages: {len(result['images'])} ({len(broken)} not rendered)\n"
-          f"summary rows: {len(result['sof_rows'])}\nconsole errors: {len(result['console'])}\n"
-          f"external resources: {len(result['external'])}")
+    print(
+        f"title: {result['title']}\nimages: {len(result['images'])} ({len(broken)} not rendered)\n"
+        f"summary rows: {len(result['sof_rows'])}\nconsole errors: {len(result['console'])}\n"
+        f"external resources: {len(result['external'])}"
+    )
     for entry in result["console"]:
         print("  console:", entry.get("message"))
     sys.exit(1 if broken or result["console"] or result["external"] else 0)

@@ -32,10 +32,11 @@ def shipped_config() -> dict:
 
 @pytest.fixture(scope="session")
 def shipped_tables(schemas):
-    from crpsmeta.validation import load_tables
+    from crpsmeta.inputs.tables import load_tables
 
-    return load_tables(ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv",
-                       schemas["studies"], schemas["outcomes"])
+    return load_tables(
+        ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv", schemas["studies"], schemas["outcomes"]
+    )
 
 
 @pytest.fixture
@@ -58,8 +59,7 @@ def write_rows(path: Path, header: list[str], rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-FAST_SAMPLER = {"backend": "pymc", "chains": 2, "draws": 500, "tune": 500, "target_accept": 0.95,
-                "prior_draws": 200}
+FAST_SAMPLER = {"backend": "pymc", "chains": 2, "draws": 500, "tune": 500, "target_accept": 0.95, "prior_draws": 200}
 
 
 @pytest.fixture
@@ -68,14 +68,17 @@ def mock_pymc_sample(monkeypatch):
 
     For tests of the code around a model (records, tables, figures), never of a posterior's numbers. Like
     ``pm.sample`` it adds the pointwise log-likelihood when asked (``idata_kwargs={"log_likelihood": True}``,
-    as crpsmeta.sampling does) and the sample statistics the convergence diagnostics read (no divergence)."""
+    as crpsmeta.fitting.sampling does) and the sample statistics the convergence diagnostics read (no divergence)."""
     import numpy as np
     import pymc as pm
     from pymc.testing import mock_sample
 
-    stats = {"diverging": lambda size: np.zeros(size, dtype=bool),
-             "energy": lambda size: np.random.default_rng(0).normal(size=size),
-             "tree_depth": lambda size: np.full(size, 3), "n_steps": lambda size: np.full(size, 7.0)}
+    stats = {
+        "diverging": lambda size: np.zeros(size, dtype=bool),
+        "energy": lambda size: np.random.default_rng(0).normal(size=size),
+        "tree_depth": lambda size: np.full(size, 3),
+        "n_steps": lambda size: np.full(size, 7.0),
+    }
 
     def sample(draws=1000, *, model=None, idata_kwargs=None, **kwargs):
         model = pm.modelcontext(model)
@@ -93,8 +96,12 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 
 def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run the repository's workflow on ``workdir``'s own config/ and data/ (``--directory``)."""
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +123,7 @@ def tiny(tmp_path_factory):
             shutil.copytree(ROOT / "tests" / "tiny" / "config", workdir / "config")
             shutil.copytree(ROOT / "tests" / "tiny" / "data", workdir / "data")
             run = snakemake(workdir)
-            (workdir / "snakemake.stderr").write_text(run.stderr)  # read by test_clean_stderr.py
+            (workdir / "snakemake.stderr").write_text(run.stderr)  # read by workflow/test_clean_stderr.py
             returncode.write_text(str(run.returncode))
     assert returncode.read_text() == "0", (workdir / "snakemake.stderr").read_text()[-4000:]
     return workdir
@@ -153,7 +160,7 @@ def _shared_fixtures(item) -> list[str]:
         for fixturedef in info.name2fixturedefs.get(name, ())[-1:]:
             module = sys.modules.get(getattr(fixturedef.func, "__module__", ""))
             path = Path(getattr(module, "__file__", None) or "/").resolve()
-            if fixturedef.scope == "function" or name in PER_WORKER or path.parent != ROOT / "tests":
+            if fixturedef.scope == "function" or name in PER_WORKER or (ROOT / "tests") not in path.parents:
                 continue
             key = name if path.name == "conftest.py" else f"{path.stem}::{name}"
             keys.append(f"{key}-{params[name]}" if name in params else key)  # no "@" or "]" (xdist's separators)
@@ -195,7 +202,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(find(keys[0])))
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
         for item in items:
-            names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                            for m in item.iter_markers("xdist_group")})
+            names = sorted(
+                {
+                    str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                    for m in item.iter_markers("xdist_group")
+                }
+            )
             if names:
                 _carry_group_in_node_id(item, "_".join(names))

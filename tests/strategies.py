@@ -1,7 +1,7 @@
 """Hypothesis strategies for VALID evidence tables and legal configs.
 
 Built from the two table schemas (their enums and bounds) and the cross-table
-rules of ``crpsmeta.validation``: every table drawn here should pass
+rules of ``crpsmeta.inputs.tables``: every table drawn here should pass
 validation, so that a property test can push it through everything that
 happens before sampling. Shapes are drawn, not listed: any subset of arms,
 timepoints, measures and reporting forms; zero or more controlled studies;
@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from crpsmeta.vocabulary import CONTROLLED_DESIGNS, WEEKS_BY_TIMEPOINT
 from hypothesis import strategies as st
 
+from crpsmeta.vocabulary import CONTROLLED_DESIGNS, WEEKS_BY_TIMEPOINT
+
 ROOT = Path(__file__).resolve().parents[1]
-_SCHEMAS = {name: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{name}.schema.yaml").read_text())
-            for name in ("studies", "outcomes", "config")}
+_SCHEMAS = {
+    name: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{name}.schema.yaml").read_text())
+    for name in ("studies", "outcomes", "config")
+}
 STUDY_COLUMNS = list(_SCHEMAS["studies"]["properties"])
 OUTCOME_COLUMNS = list(_SCHEMAS["outcomes"]["properties"])
 STUDY_REQUIRED = _SCHEMAS["studies"]["required"]
@@ -38,6 +41,7 @@ RESPONDER_FORMS = ("count", "count_pct", "n_only", "pct_only", "pct_n")
 @dataclass
 class Tables:
     """Two tables as CSV rows (cells as text), each with its own header."""
+
     studies_header: list[str]
     studies: list[dict]
     outcomes_header: list[str]
@@ -47,8 +51,10 @@ class Tables:
     def write(self, folder: Path) -> tuple[Path, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         paths = folder / "studies.csv", folder / "outcomes.csv"
-        for path, header, rows in ((paths[0], self.studies_header, self.studies),
-                                   (paths[1], self.outcomes_header, self.outcomes)):
+        for path, header, rows in (
+            (paths[0], self.studies_header, self.studies),
+            (paths[1], self.outcomes_header, self.outcomes),
+        ):
             with open(path, "w", newline="", encoding="utf-8") as fh:
                 writer = csv.DictWriter(fh, fieldnames=header)
                 writer.writeheader()
@@ -58,12 +64,14 @@ class Tables:
     def shape(self) -> tuple:
         """A coarse signature of the table's shape (what a property test has covered)."""
         included = {r["study_id"]: r["design"] for r in self.studies if r["include"] == "true"}
-        return (tuple(sorted(set(included.values()))),
-                len(included),
-                sum(d in CONTROLLED for d in included.values()),
-                tuple(sorted({(r["arm"], r["timepoint"], r["measure"]) for r in self.outcomes})),
-                any(r["include"] == "false" for r in self.studies),
-                any(r.get("overlaps_with") for r in self.studies))
+        return (
+            tuple(sorted(set(included.values()))),
+            len(included),
+            sum(d in CONTROLLED for d in included.values()),
+            tuple(sorted({(r["arm"], r["timepoint"], r["measure"]) for r in self.outcomes})),
+            any(r["include"] == "false" for r in self.studies),
+            any(r.get("overlaps_with") for r in self.studies),
+        )
 
 
 def _num(x: float) -> str:
@@ -116,8 +124,10 @@ def _pain_row(draw) -> tuple[dict, str]:
     elif form == "median_iqr":
         row |= {"pain_median": _num(draw(level)), "pain_iqr": _num(draw(st.floats(0, scale).map(round)))}
     elif form == "change":
-        row |= {"pain_change_mean": _num(draw(st.floats(-scale, scale, allow_nan=False).map(lambda v: round(v, 2)))),
-                "pain_change_se": _num(draw(spread))}
+        row |= {
+            "pain_change_mean": _num(draw(st.floats(-scale, scale, allow_nan=False).map(lambda v: round(v, 2)))),
+            "pain_change_se": _num(draw(spread)),
+        }
     elif form == "levels_only":
         row |= {"baseline_pain_mean": _num(draw(level)), "baseline_pain_median": _num(draw(level))}
     return row, form
@@ -131,8 +141,12 @@ def evidence_tables(draw, max_studies: int = 6) -> Tables:
     studies = []
     for sid in ids:
         include = draw(st.booleans()) if k > 1 else True
-        row = {"study_id": sid, "citation": draw(_text), "include": "true" if include else "false",
-               **draw(_provenance())}
+        row = {
+            "study_id": sid,
+            "citation": draw(_text),
+            "include": "true" if include else "false",
+            **draw(_provenance()),
+        }
         if include or draw(st.booleans()):
             row["design"] = draw(st.sampled_from(DESIGNS))
         if not include:
@@ -183,8 +197,14 @@ def evidence_tables(draw, max_studies: int = 6) -> Tables:
             chosen.append(("placebo", chosen[0][1], chosen[0][2]))
         for arm, timepoint, measure in chosen:
             values, form = draw(_responder_row() if measure == "responders" else _pain_row())
-            out = {"study_id": row["study_id"], "arm": arm, "timepoint": timepoint, "measure": measure,
-                   **values, **draw(_provenance())}
+            out = {
+                "study_id": row["study_id"],
+                "arm": arm,
+                "timepoint": timepoint,
+                "measure": measure,
+                **values,
+                **draw(_provenance()),
+            }
             if draw(st.booleans()):
                 lo, hi = WEEKS[timepoint]
                 out["weeks"] = _num(draw(st.integers(lo, hi)))
@@ -197,8 +217,16 @@ def evidence_tables(draw, max_studies: int = 6) -> Tables:
     if not outcomes:  # a table needs a data row; an included study with one ketamine row
         sid = next(s for s in studies if s["include"] == "true")
         values, form = draw(_responder_row())
-        outcomes.append({"study_id": sid["study_id"], "arm": "ketamine", "timepoint": "immediate",
-                         "measure": "responders", **values, **draw(_provenance())})
+        outcomes.append(
+            {
+                "study_id": sid["study_id"],
+                "arm": "ketamine",
+                "timepoint": "immediate",
+                "measure": "responders",
+                **values,
+                **draw(_provenance()),
+            }
+        )
         forms.append(f"responders:{form}")
         if sid["design"] in CONTROLLED:
             outcomes.append({**outcomes[-1], "arm": "placebo"})
@@ -212,8 +240,13 @@ def evidence_tables(draw, max_studies: int = 6) -> Tables:
         keep = set(required) | used | set(extra)
         return draw(st.permutations([c for c in columns if c in keep]))
 
-    return Tables(header(STUDY_REQUIRED, STUDY_COLUMNS, studies), studies,
-                  header(OUTCOME_REQUIRED, OUTCOME_COLUMNS, outcomes), outcomes, forms)
+    return Tables(
+        header(STUDY_REQUIRED, STUDY_COLUMNS, studies),
+        studies,
+        header(OUTCOME_REQUIRED, OUTCOME_COLUMNS, outcomes),
+        outcomes,
+        forms,
+    )
 
 
 MODELS = ("pooled_rate", "placebo_adjusted", "placebo_map")
@@ -222,7 +255,8 @@ COVARIATES = ("dose", "days", "setting", "definition")
 
 def _subset(items, min_size=0):
     return st.lists(st.sampled_from(items), unique=True, min_size=min_size).map(
-        lambda chosen: [i for i in items if i in chosen])
+        lambda chosen: [i for i in items if i in chosen]
+    )
 
 
 @st.composite
@@ -238,8 +272,10 @@ def configs(draw, base: dict) -> dict:
     cfg["prior_sets"] = {name: base["prior_sets"][name] for name in chosen}
     cfg["prior_set"] = draw(st.sampled_from(chosen))
     cfg["sensitivity_prior_sets"] = draw(st.sampled_from(["all", [cfg["prior_set"]]]))
-    cfg["interval"] = {"prob": draw(st.sampled_from([0.5, 0.8, 0.95])),
-                       "type": draw(st.sampled_from(["equal_tailed", "hdi"]))}
+    cfg["interval"] = {
+        "prob": draw(st.sampled_from([0.5, 0.8, 0.95])),
+        "type": draw(st.sampled_from(["equal_tailed", "hdi"])),
+    }
     mode = draw(st.sampled_from(["warn", "error"]))
     cfg["diagnostics"] = {name: {**spec, "on_failure": mode} for name, spec in base["diagnostics"].items()}
     influence = cfg["criticism"]["influence"]
@@ -247,8 +283,9 @@ def configs(draw, base: dict) -> dict:
     influence["studies"] = draw(st.sampled_from(["all", ["Study2000", "Study2001a", "Nobody2020"]]))
     cfg["meta_regression"]["covariates"] = draw(_subset(COVARIATES))
     cfg["meta_regression"]["small_study"] = draw(st.booleans())
-    defs = draw(st.one_of(st.just("all"), st.sampled_from([["ge30pct"], ["complete_relief", "pain_free",
-                                                                          "full_remission"]])))
+    defs = draw(
+        st.one_of(st.just("all"), st.sampled_from([["ge30pct"], ["complete_relief", "pain_free", "full_remission"]]))
+    )
     cfg["pooled_rate"]["responder_definitions"] = defs
     adjusted = cfg["placebo_adjusted"]
     adjusted["responder_definitions"] = draw(st.one_of(st.just("all"), st.just(defs)))

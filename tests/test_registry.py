@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import load_schema
 
 
@@ -24,17 +23,17 @@ def test_every_model_config_can_name_has_an_entry_whose_blocks_exist(shipped_con
 
 
 def test_the_data_step_plan_and_report_read_the_registry(shipped_config):
-    from crpsmeta import api, plan, report
-    from crpsmeta.registry import MODELS, pooled_arm, spec
+    from crpsmeta import plan, registry
+    from crpsmeta.registry import pooled_arm, priors_block, spec
+    from crpsmeta.report import findings
 
-    assert api.MODELS == tuple(MODELS)
-    assert api.fit_units("placebo_adjusted", ["immediate", "followup"]) == ["joint"]
-    assert api.fit_units("placebo_map", ["followup"]) == ["followup"]
+    assert registry.fit_units("placebo_adjusted", ["immediate", "followup"]) == ["joint"]
+    assert registry.fit_units("placebo_map", ["followup"]) == ["followup"]
     default = shipped_config["prior_sets"]["default"]
-    assert api.priors_block(default, "placebo_map") is default["pooled_rate"]
+    assert priors_block(default, "placebo_map") is default["pooled_rate"]
     assert plan.model_options(shipped_config, "placebo_map") == shipped_config["placebo_adjusted"]
     assert plan.model_options(shipped_config, "regression_days")["covariate"] == "days"
-    assert report.MODEL_QUESTIONS["placebo_map"] == spec("placebo_map").question
+    assert findings.MODEL_QUESTIONS["placebo_map"] == spec("placebo_map").question
     assert pooled_arm("regression_se") == "ketamine" and pooled_arm("nonsense") is None
     with pytest.raises(ValueError, match="unknown model 'nonsense'; known: pooled_rate"):
         spec("nonsense")

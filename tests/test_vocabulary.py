@@ -31,13 +31,18 @@ def test_the_config_schema_spells_the_vocabulary():
 
 def test_every_module_uses_the_one_vocabulary():
     """Modules that name timepoints, designs or definition classes take them from crpsmeta.vocabulary."""
-    from crpsmeta import api, calibration, data, placebo_adjusted, report, validation
+    from crpsmeta import registry
     from crpsmeta import vocabulary as v
+    from crpsmeta.calibration import simulate
+    from crpsmeta.figures import findings as finding_figures
+    from crpsmeta.inputs import selection, tables
+    from crpsmeta.models import placebo_adjusted
+    from crpsmeta.report import findings
 
-    assert data.ALL_DEFINITIONS is v.DEFINITION_CLASSES
-    assert validation.CONTROLLED_DESIGNS is v.CONTROLLED_DESIGNS and validation.SINGLE_ARM_DESIGNS is v.SINGLE_ARM_DESIGNS
-    assert validation.WEEKS_BY_TIMEPOINT is v.WEEKS_BY_TIMEPOINT
-    assert placebo_adjusted.TIMEPOINTS is v.TIMEPOINTS and api.JOINT is v.JOINT
-    assert report.WHEN is v.WHEN and report.TIMEPOINT_LABELS is v.TIMEPOINT_LABELS
+    assert selection.ALL_DEFINITIONS is v.DEFINITION_CLASSES
+    assert tables.CONTROLLED_DESIGNS is v.CONTROLLED_DESIGNS and tables.SINGLE_ARM_DESIGNS is v.SINGLE_ARM_DESIGNS
+    assert tables.WEEKS_BY_TIMEPOINT is v.WEEKS_BY_TIMEPOINT
+    assert placebo_adjusted.TIMEPOINTS is v.TIMEPOINTS and registry.JOINT is v.JOINT
+    assert findings.WHEN is v.WHEN and finding_figures.TIMEPOINT_LABELS is v.TIMEPOINT_LABELS
     # the simulation's order of definition classes is a permutation of the vocabulary's (it fixes simulated data)
-    assert sorted(calibration.DEFINITION_CLASSES) == sorted(v.DEFINITION_CLASSES)
+    assert sorted(simulate.DEFINITION_CLASSES) == sorted(v.DEFINITION_CLASSES)

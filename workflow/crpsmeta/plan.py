@@ -18,12 +18,15 @@ A plan says:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from .api import fit_units, model_inputs
-from .registry import spec
+from crpsmeta.inputs.selection import model_inputs
+from crpsmeta.registry import fit_units, spec
+from crpsmeta.vocabulary import DIAGNOSTICS
 
 __all__ = ["Plan", "NothingToFit", "make_plan", "model_options", "regression_options", "loso_studies"]
 
@@ -54,12 +57,15 @@ def model_options(config: dict, model: str) -> dict:
 
 def regression_options(config: dict, model: str) -> dict:
     """A regression fit's data choices: pooled_rate's definitions, the covariate's prior and levels."""
-    from .regression import covariate_of
+    from crpsmeta.inputs.covariates import covariate_of
 
     covariate, section = covariate_of(model), config["meta_regression"]
-    return {**config["pooled_rate"], "covariate": covariate,
-            "coefficient_prior": dict(section["coefficient_priors"][covariate]),
-            "levels": section["levels"].get(covariate)}
+    return {
+        **config["pooled_rate"],
+        "covariate": covariate,
+        "coefficient_prior": dict(section["coefficient_priors"][covariate]),
+        "levels": section["levels"].get(covariate),
+    }
 
 
 def loso_studies(chosen: str | list[str], contributing: list[str]) -> list[str]:
@@ -72,8 +78,11 @@ def loso_studies(chosen: str | list[str], contributing: list[str]) -> list[str]:
 
 def _skip_reason(model: str, unit: str) -> str:
     arm = spec(model).arm
-    what = (f"no included {arm} arm reports a responder count" if arm else
-            "no included study reports a responder count, a controlled pain contrast or a single-arm pain change")
+    what = (
+        f"no included {arm} arm reports a responder count"
+        if arm
+        else "no included study reports a responder count, a controlled pain contrast or a single-arm pain change"
+    )
     when = "at either timepoint" if unit == "joint" else f"at {unit}"
     return f"{what} {when} (with the responder definitions selected in config)"
 
@@ -81,7 +90,7 @@ def _skip_reason(model: str, unit: str) -> str:
 def regression_plan(config: dict, studies: pd.DataFrame, outcomes: pd.DataFrame) -> list[dict]:
     """Every regression of config meta_regression (covariate x timepoint; "se" = small-study), with the
     number of studies with the covariate and whether it can be fitted (>= 2 studies and some variation)."""
-    from .regression import estimable
+    from crpsmeta.inputs.covariates import estimable
 
     section, plan = config["meta_regression"], []
     for covariate in [*section["covariates"], *(["se"] if section["small_study"] else [])]:
@@ -90,13 +99,21 @@ def regression_plan(config: dict, studies: pd.DataFrame, outcomes: pd.DataFrame)
         for timepoint in config["timepoints"]:
             used, _ = model_inputs(studies, outcomes, model=model, unit=timepoint, options=options)
             fitted, note = estimable(used, covariate, options["levels"])
-            plan.append({"model": model, "covariate": covariate, "timepoint": timepoint, "k": len(used),
-                         "fitted": fitted, "note": note})
+            plan.append(
+                {
+                    "model": model,
+                    "covariate": covariate,
+                    "timepoint": timepoint,
+                    "k": len(used),
+                    "fitted": fitted,
+                    "note": note,
+                }
+            )
     return plan
 
 
 def make_plan(config: dict, studies: pd.DataFrame, outcomes: pd.DataFrame) -> Plan:
-    """The fits of a validated ``config`` on validated tables (see :func:`crpsmeta.validation.load_tables`).
+    """The fits of a validated ``config`` on validated tables (see :func:`crpsmeta.inputs.tables.load_tables`).
 
     Raises :class:`NothingToFit` when no model of config has data at any of its timepoints.
     """
@@ -105,8 +122,9 @@ def make_plan(config: dict, studies: pd.DataFrame, outcomes: pd.DataFrame) -> Pl
     timepoints = tuple(config["timepoints"])
     for model in config["models"]:
         for unit in fit_units(model, list(timepoints)):
-            used, _ = model_inputs(studies, outcomes, model=model, unit=unit, options=model_options(config, model),
-                                   timepoints=timepoints)
+            used, _ = model_inputs(
+                studies, outcomes, model=model, unit=unit, options=model_options(config, model), timepoints=timepoints
+            )
             if not len(used):
                 plan.skipped.append((model, unit, _skip_reason(model, unit)))
                 continue
@@ -116,8 +134,70 @@ def make_plan(config: dict, studies: pd.DataFrame, outcomes: pd.DataFrame) -> Pl
                 plan.loso[(model, unit)] = loso_studies(influence["studies"], contributing)
     if not plan.fits:
         reasons = "; ".join(f"{m} at {u}: {why}" for m, u, why in plan.skipped)
-        raise NothingToFit(f"no model has data at any timepoint, so there is nothing to fit ({reasons}). "
-                           "Add outcome rows to data/outcomes.csv, or choose models and timepoints in "
-                           "config/config.yaml that the data report.")
+        raise NothingToFit(
+            f"no model has data at any timepoint, so there is nothing to fit ({reasons}). "
+            "Add outcome rows to data/outcomes.csv, or choose models and timepoints in "
+            "config/config.yaml that the data report."
+        )
     plan.regressions = regression_plan(config, studies, outcomes)
     return plan
+
+
+# ---- seeds: every job's seed is a stable function of config's seed and the job's labels ------------------------
+
+
+def fit_seed(base_seed: int, *labels: str) -> int:
+    """A fit's own seed: a stable function of the base seed and the fit's labels."""
+    digest = hashlib.sha256("\x1f".join(str(label) for label in labels).encode()).digest()
+    return int(np.random.SeedSequence([int(base_seed), int.from_bytes(digest, "little")]).generate_state(1)[0])
+
+
+def child_seeds(seed: int, k: int) -> list[int]:
+    """k independent seeds derived from one."""
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(k)]
+
+
+def labelled_seed(base_seed: int, model: str, prior_set: str, timepoint: str, others: dict | None = None) -> int:
+    """A fit job's seed: model, prior set and timepoint, plus any other label of the job as ``name=value``
+    in sorted order (e.g. the study left out, or a validation scenario and replicate), so every job of a rule
+    family differs."""
+    others = others or {}
+    return fit_seed(base_seed, model, prior_set, timepoint, *[f"{k}={others[k]}" for k in sorted(others)])
+
+
+def check_seed(base_seed: int, model: str, prior_set: str, timepoint: str) -> int:
+    """Seed of a check's random numbers (randomised PIT, Monte Carlo p-value): the fit's name plus 'checks'."""
+    return fit_seed(base_seed, "checks", model, prior_set, timepoint)
+
+
+def simulation_seed(base_seed: int, scenario: str, rep: str) -> int:
+    """Seed of one simulated data set of the validation target."""
+    return fit_seed(base_seed, "validation-simulation", scenario, rep)
+
+
+# ---- settings derived from config for the jobs ---------------------------------------------------------------
+
+
+def sensitivity_sets(config: dict) -> list[str]:
+    """The prior sets every fit is repeated under (config ``sensitivity_prior_sets``; ``all`` = every set)."""
+    names = config["sensitivity_prior_sets"]
+    return list(config["prior_sets"]) if names == "all" else list(names)
+
+
+def influence_thresholds(config: dict) -> dict:
+    """The convergence gates of the leave-one-study-out refits: config ``diagnostics``, with every failure
+    demoted to a warning when ``criticism.influence.on_gate_failure`` is ``warn``."""
+    mode = config["criticism"]["influence"]["on_gate_failure"]
+    return {
+        name: {**spec, "on_failure": "warn" if mode == "warn" else spec["on_failure"]}
+        for name, spec in config["diagnostics"].items()
+    }
+
+
+def validation_thresholds(config: dict) -> dict:
+    """The validation fits' convergence thresholds (config ``validation.diagnostics``), every one a warning:
+    the validation target counts failed fits instead of stopping."""
+    return {
+        name: {DIAGNOSTICS[name]: value, "on_failure": "warn"}
+        for name, value in config["validation"]["diagnostics"].items()
+    }

@@ -1,7 +1,7 @@
 """One entry per model: what it pools, where its priors and data choices live, how it is fitted, what it answers.
 
 Adding a model means adding its :class:`ModelSpec` here (and its builder in
-:func:`crpsmeta.api.build_model`); the data step, the plan, the prior blocks,
+:func:`crpsmeta.models.build.build_model`); the data step, the plan, the prior blocks,
 the report's arm labels and its "cannot estimate" sentences all read this
 table instead of spelling the model's name.
 """
@@ -10,10 +10,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .regression import COVARIATES, REGRESSION_PREFIX
-from .vocabulary import JOINT
+from crpsmeta.vocabulary import JOINT
 
 __all__ = ["ModelSpec", "MODELS", "REGRESSION_MODELS", "spec", "POOLED_ARM", "pooled_arm"]
+
+
+# The meta-regressions: one model per study-level covariate (values: crpsmeta.inputs.covariates)
+REGRESSION_PREFIX = "regression_"
+
+
+@dataclass(frozen=True)
+class Covariate:
+    name: str
+    kind: str  # "numeric" or "categorical"
+    unit: str
+    definition: str
+
+
+COVARIATES = {
+    "dose": Covariate(
+        "dose",
+        "numeric",
+        "mg/kg/h",
+        "infusion rate, midpoint of dose_min_mg_kg_h and dose_max_mg_kg_h (mg/kg/h); "
+        "studies giving the dose only in mg/h or mg/day are left out",
+    ),
+    "days": Covariate("days", "numeric", "day", "infusion days (mean course length where given)"),
+    "setting": Covariate("setting", "categorical", "level", "where the infusions were given"),
+    "definition": Covariate("definition", "categorical", "level", "responder-definition class of the count"),
+    "se": Covariate(
+        "se",
+        "numeric",
+        "SE unit",
+        "standard error of the study's observed logit rate (0.5 added to zero cells, as metafor): "
+        "Egger-type small-study covariate",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -32,21 +64,46 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "pooled_rate": ModelSpec(
-        "pooled_rate", "ketamine", "pooled_rate", "pooled_rate", False,
-        "How many respond on ketamine, pooled without a placebo term (pooled_rate)"),
+        "pooled_rate",
+        "ketamine",
+        "pooled_rate",
+        "pooled_rate",
+        False,
+        "How many respond on ketamine, pooled without a placebo term (pooled_rate)",
+    ),
     "placebo_adjusted": ModelSpec(
-        "placebo_adjusted", None, "placebo_adjusted", "placebo_adjusted", True,
-        "How much of the relief is more than placebo (placebo_adjusted)"),
+        "placebo_adjusted",
+        None,
+        "placebo_adjusted",
+        "placebo_adjusted",
+        True,
+        "How much of the relief is more than placebo (placebo_adjusted)",
+    ),
     "placebo_map": ModelSpec(
-        "placebo_map", "placebo", "pooled_rate", "placebo_adjusted", False,
-        "The placebo response on its own, as a prior for a new trial (placebo_map)"),
-    **{REGRESSION_PREFIX + name: ModelSpec(
-        REGRESSION_PREFIX + name, "ketamine", "pooled_rate", "meta_regression", False,
-        f"How the pooled ketamine rate changes with {name} ({REGRESSION_PREFIX + name})")
-       for name in COVARIATES},
+        "placebo_map",
+        "placebo",
+        "pooled_rate",
+        "placebo_adjusted",
+        False,
+        "The placebo response on its own, as a prior for a new trial (placebo_map)",
+    ),
+    **{
+        REGRESSION_PREFIX + name: ModelSpec(
+            REGRESSION_PREFIX + name,
+            "ketamine",
+            "pooled_rate",
+            "meta_regression",
+            False,
+            f"How the pooled ketamine rate changes with {name} ({REGRESSION_PREFIX + name})",
+        )
+        for name in COVARIATES
+    },
 }
 REGRESSION_MODELS = tuple(m for m, s in MODELS.items() if s.options == "meta_regression")
 # which arm each single-arm-style model pools (the data step and the report's arm labels)
+# the models whose fits get the LOO-PIT check (the primary model: LOO-PIT needs a log-likelihood per observation
+# and is the costliest check)
+LOO_PIT_MODELS = ("placebo_adjusted",)
 POOLED_ARM = {m: s.arm for m, s in MODELS.items() if s.arm is not None and s.options != "meta_regression"}
 
 
@@ -61,3 +118,14 @@ def spec(model: str) -> ModelSpec:
 def pooled_arm(model: str) -> str | None:
     """The arm whose responder counts ``model`` pools; None for a model that uses both arms (placebo_adjusted)."""
     return MODELS[model].arm if model in MODELS else None
+
+
+def fit_units(model: str, timepoints: list[str]) -> list[str]:
+    """The fits a model needs: one per timepoint, or one joint fit (``ModelSpec.fit_units``)."""
+    return spec(model).fit_units(timepoints)
+
+
+def priors_block(prior_set: dict, model: str) -> dict:
+    """The block of a prior set a model uses (its ``prior_block``; placebo_map and the regressions borrow
+    pooled_rate's)."""
+    return prior_set[spec(model).prior_block]

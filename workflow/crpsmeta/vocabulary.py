@@ -7,9 +7,21 @@ readers; ``tests/test_vocabulary.py`` checks that they agree with this module.
 
 from __future__ import annotations
 
-__all__ = ["TIMEPOINTS", "JOINT", "TIMEPOINT_LABELS", "WHEN", "WEEKS_BY_TIMEPOINT", "ARMS", "DESIGNS",
-           "CONTROLLED_DESIGNS", "RANDOMISED_DESIGNS", "SINGLE_ARM_DESIGNS", "DEFINITION_CLASSES",
-           "DEFINITION_LABELS", "MEASURES"]
+__all__ = [
+    "TIMEPOINTS",
+    "JOINT",
+    "TIMEPOINT_LABELS",
+    "WHEN",
+    "WEEKS_BY_TIMEPOINT",
+    "ARMS",
+    "DESIGNS",
+    "CONTROLLED_DESIGNS",
+    "RANDOMISED_DESIGNS",
+    "SINGLE_ARM_DESIGNS",
+    "DEFINITION_CLASSES",
+    "DEFINITION_LABELS",
+    "MEASURES",
+]
 
 # Timepoints: at the end of the infusion course, and 1-3 months after it. A fit unit is a timepoint, or JOINT for
 # a model that fits both timepoints together (placebo_adjusted).
@@ -30,6 +42,23 @@ RANDOMISED_DESIGNS = ("rct",)
 SINGLE_ARM_DESIGNS = ("prospective_single_arm", "retrospective_single_arm", "case_series")
 
 # Responder-definition classes (data/README.md), the strictest first.
-DEFINITION_CLASSES = ("complete_relief", "pain_free", "full_remission", "ge30pct", "ge50pct", "ge2point_or_success",
-                      "meaningful", "any_relief")
+DEFINITION_CLASSES = (
+    "complete_relief",
+    "pain_free",
+    "full_remission",
+    "ge30pct",
+    "ge50pct",
+    "ge2point_or_success",
+    "meaningful",
+    "any_relief",
+)
 DEFINITION_LABELS = {"ge30pct": ">=30 % pain relief", "ge50pct": ">=50 % pain relief"}
+
+# the convergence diagnostics and the side of their threshold a fit must stay on (config ``diagnostics``)
+DIAGNOSTICS = {
+    "r_hat": "max",
+    "ess_bulk": "min",
+    "ess_tail": "min",
+    "divergences": "max",
+    "ebfmi": "min",
+}

@@ -11,21 +11,26 @@ rule predictive_checks:
     output:
         prior="results/checks/{model}/{timepoint}/prior_predictive.csv",
         rates="results/checks/{model}/{timepoint}/prior_rates.csv",
-        prior_png=report("results/checks/{model}/{timepoint}/prior_predictive.png",
-                         caption="../report/captions/predictive.rst", category="5. Diagnostics",
-                         subcategory="predictive checks"),
+        prior_png=report(
+            "results/checks/{model}/{timepoint}/prior_predictive.png",
+            caption="../report/captions/predictive.rst",
+            category="5. Diagnostics",
+            subcategory="predictive checks",
+        ),
         posterior="results/checks/{model}/{timepoint}/posterior_predictive.csv",
-        posterior_png=report("results/checks/{model}/{timepoint}/posterior_predictive.png",
-                             caption="../report/captions/predictive.rst", category="5. Diagnostics",
-                             subcategory="predictive checks"),
+        posterior_png=report(
+            "results/checks/{model}/{timepoint}/posterior_predictive.png",
+            caption="../report/captions/predictive.rst",
+            category="5. Diagnostics",
+            subcategory="predictive checks",
+        ),
     log:
         "results/logs/checks/predictive_checks/{model}/{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         prob=config["interval"]["prob"],
         prior_set=prior_set_of,
-        prior_text=prior_text_for,
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/predictive_checks.py"
 
@@ -37,16 +42,20 @@ rule loo_pit:
     output:
         table="results/checks/{model}/{timepoint}/loo_pit.csv",
         uniformity="results/checks/{model}/{timepoint}/loo_pit_uniformity.csv",
-        png=report("results/checks/{model}/{timepoint}/loo_pit.png", caption="../report/captions/loo_pit.rst",
-                   category="5. Diagnostics", subcategory="predictive checks"),
+        png=report(
+            "results/checks/{model}/{timepoint}/loo_pit.png",
+            caption="../report/captions/loo_pit.rst",
+            category="5. Diagnostics",
+            subcategory="predictive checks",
+        ),
     log:
         "results/logs/checks/loo_pit/{model}/{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         prob=config["interval"]["prob"],
         prior_set=prior_set_of,
         seed=check_seed,
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/predictive_loo_pit.py"
 
@@ -61,9 +70,9 @@ rule collect_predictive_checks:
         summary="results/checks/predictive_checks.csv",
     log:
         "results/logs/checks/collect_predictive_checks.log",
-    params:
-        prob=config["interval"]["prob"],
     conda:
         "../envs/crpsmeta.yaml"
+    params:
+        prob=config["interval"]["prob"],
     script:
         "../scripts/predictive_collect.py"

@@ -1,17 +1,23 @@
 # Helper and input functions for the rules. No rules here.
 
+import functools
 import sys
 from pathlib import Path
 
 import yaml
 
-# crpsmeta.sampling loads PyMC (about 2 s): the helpers that need it import it when
+# crpsmeta.fitting.sampling loads PyMC (about 2 s): the helpers that need it import it when
 # called, after validate_inputs(), so a run that refuses its inputs stops quickly.
-from crpsmeta.api import fit_units
-from crpsmeta.plan import NothingToFit, Plan, make_plan
+from crpsmeta.registry import LOO_PIT_MODELS, fit_units, priors_block
+from crpsmeta.plan import NothingToFit, Plan, influence_thresholds, make_plan, simulation_seed
+from crpsmeta.plan import sensitivity_sets as plan_sensitivity_sets
+from crpsmeta.plan import validation_thresholds as plan_validation_thresholds
+from crpsmeta.plan import check_seed as plan_check_seed
+from crpsmeta.plan import labelled_seed as plan_labelled_seed
 from crpsmeta.plan import model_options as plan_model_options
-from crpsmeta.validation import (InputValidationError, config_file_issues, load_published, load_tables,
-                                  validate_config)
+from crpsmeta.inputs.issues import InputValidationError
+from crpsmeta.inputs.config import config_file_issues, validate_config
+from crpsmeta.inputs.tables import load_published, load_tables
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 STUDIES_CSV = "data/studies.csv"
@@ -45,7 +51,9 @@ def _schema(name):
         return yaml.safe_load(fh)
 
 
+@functools.cache
 def _config_text():
+    """The config file's text (for the line of every key) and its name, read once per run."""
     files = [Path(f) for f in getattr(workflow, "configfiles", [])] or [Path("config/config.yaml")]
     try:
         return files[-1].read_text(encoding="utf-8"), str(files[-1])
@@ -109,8 +117,7 @@ def fit_paths(pattern, models=None):
 
 
 def sensitivity_sets():
-    names = config["sensitivity_prior_sets"]
-    return list(config["prior_sets"]) if names == "all" else list(names)
+    return plan_sensitivity_sets(config)
 
 
 def per_set_paths(step, filename):
@@ -130,8 +137,6 @@ def prior_set_of(wildcards):
 
 
 def priors_for(wildcards):
-    from crpsmeta.api import priors_block
-
     return priors_block(config["prior_sets"][prior_set_of(wildcards)], wildcards.model)
 
 
@@ -151,30 +156,31 @@ def seed_for(wildcards):
 
 
 def labelled_seed(model, prior_set, timepoint, others):
-    """seed_for's seed from plain labels: ``others`` (name -> value) enter as ``name=value``, sorted by name."""
-    from crpsmeta.sampling import fit_seed
-
-    return fit_seed(config["seed"], model, prior_set, timepoint, *[f"{k}={others[k]}" for k in sorted(others)])
+    """seed_for's seed from plain labels (crpsmeta.plan.labelled_seed)."""
+    return plan_labelled_seed(config["seed"], model, prior_set, timepoint, others)
 
 
 def prior_text_for(wildcards):
     """One line naming the prior set and its priors, for figure footers."""
-    from crpsmeta.priors import prior_from_dict
+    from crpsmeta.models.priors import describe_priors
 
-    parts = ", ".join(f"{name} ~ {prior_from_dict(spec)}" if isinstance(spec, dict) else f"{name} = {spec:g}"
-                      for name, spec in priors_for(wildcards).items())
-    return f"Prior set '{prior_set_of(wildcards)}': {parts}."
+    return describe_priors(prior_set_of(wildcards), priors_for(wildcards))
 
 
 def summary_options():
-    return {**config["interval"], "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
-            "timepoints": list(config["timepoints"])}
+    return {
+        **config["interval"],
+        "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
+        "timepoints": list(config["timepoints"]),
+    }
 
 
 def comparison_inputs(wildcards):
     """Primary fits compared by PSIS-LOO: pooled_rate per timepoint and placebo_adjusted."""
-    return {"pooled": fit_paths("results/fits/{model}/{timepoint}/idata.nc", models=["pooled_rate"]),
-            "adjusted": fit_paths("results/fits/{model}/{timepoint}/idata.nc", models=["placebo_adjusted"])}
+    return {
+        "pooled": fit_paths("results/fits/{model}/{timepoint}/idata.nc", models=["pooled_rate"]),
+        "adjusted": fit_paths("results/fits/{model}/{timepoint}/idata.nc", models=["placebo_adjusted"]),
+    }
 
 
 # ---- model criticism (issue 4) -------------------------------------------------
@@ -189,50 +195,59 @@ def loso_paths(pattern, wildcards):
 
 
 def loso_inputs(wildcards):
-    return {"full": f"results/summaries/{wildcards.model}/{wildcards.timepoint}/estimands.csv",
-            "refits": loso_paths("results/influence/summaries/{model}/{timepoint}/without_{study}/estimands.csv",
-                                 wildcards),
-            "diagnostics": loso_paths(
-                "results/influence/diagnostics/{model}/{timepoint}/without_{study}/diagnostics.csv", wildcards)}
+    return {
+        "full": f"results/summaries/{wildcards.model}/{wildcards.timepoint}/estimands.csv",
+        "refits": loso_paths(
+            "results/influence/summaries/{model}/{timepoint}/without_{study}/estimands.csv", wildcards
+        ),
+        "diagnostics": loso_paths(
+            "results/influence/diagnostics/{model}/{timepoint}/without_{study}/diagnostics.csv", wildcards
+        ),
+    }
 
 
 def loso_thresholds():
-    """The convergence gates, with every failure demoted or not as criticism.influence.on_gate_failure says."""
-    mode = config["criticism"]["influence"]["on_gate_failure"]
-    return {name: {**spec, "on_failure": "warn" if mode == "warn" else spec["on_failure"]}
-            for name, spec in config["diagnostics"].items()}
+    """crpsmeta.plan.influence_thresholds on this run's config."""
+    return influence_thresholds(config)
 
 
 def criticism_outputs():
-    outputs = [*fit_paths("results/sensitivity/power_scaling/{model}/{timepoint}/power_scaling.csv"),
-               "results/sensitivity/power_scaling.csv", "results/sensitivity/estimands.png"]
+    outputs = [
+        *fit_paths("results/sensitivity/power_scaling/{model}/{timepoint}/power_scaling.csv"),
+        "results/sensitivity/power_scaling.csv",
+        "results/sensitivity/estimands.png",
+    ]
     for (model, unit), studies in LOSO.items():
         if studies:
-            outputs += [f"results/influence/{model}/{unit}/{name}"
-                        for name in ("leave_one_out.csv", "most_influential.csv", "leave_one_out.png")]
+            outputs += [
+                f"results/influence/{model}/{unit}/{name}"
+                for name in ("leave_one_out.csv", "most_influential.csv", "leave_one_out.png")
+            ]
     return outputs
 
 
 # -- checks.smk: predictive checks ---------------------------------------------
-# LOO-PIT is run for the primary model only (its fits in FITS).
-LOO_PIT_MODELS = ["placebo_adjusted"]
+# LOO-PIT is run for crpsmeta.registry.LOO_PIT_MODELS only (their fits in FITS).
 
 
 def loo_pit_paths(filename):
-    return fit_paths(f"results/checks/{{model}}/{{timepoint}}/{filename}", models=LOO_PIT_MODELS)
+    return fit_paths(f"results/checks/{{model}}/{{timepoint}}/{filename}", models=list(LOO_PIT_MODELS))
 
 
 def check_seed(wildcards):
     """Seed of a check's random numbers (randomised PIT, Monte Carlo p-value): the fit's name plus 'checks'."""
-    from crpsmeta.sampling import fit_seed
-
-    return fit_seed(config["seed"], "checks", wildcards.model, prior_set_of(wildcards), wildcards.timepoint)
+    return plan_check_seed(config["seed"], wildcards.model, prior_set_of(wildcards), wildcards.timepoint)
 
 
 def checks_outputs():
     outputs = ["results/checks/predictive_checks.csv"]
-    for name in ("prior_predictive.csv", "prior_rates.csv", "prior_predictive.png",
-                 "posterior_predictive.csv", "posterior_predictive.png"):
+    for name in (
+        "prior_predictive.csv",
+        "prior_rates.csv",
+        "prior_predictive.png",
+        "posterior_predictive.csv",
+        "posterior_predictive.png",
+    ):
         outputs += fit_paths(f"results/checks/{{model}}/{{timepoint}}/{name}")
     for name in ("loo_pit.csv", "loo_pit_uniformity.csv", "loo_pit.png"):
         outputs += loo_pit_paths(name)
@@ -257,10 +272,12 @@ def regression_inputs(small_study):
     regression's rows and gaps, and the record and gate of each fitted one."""
     plan = regression_plan_of(small_study)
     fitted = [p for p in plan if p["fitted"]]
-    return {"used": [f"results/data/{p['model']}/{p['timepoint']}/used.csv" for p in plan],
-            "gaps": [f"results/data/{p['model']}/{p['timepoint']}/gaps.csv" for p in plan],
-            "idata": [f"results/fits/{p['model']}/{p['timepoint']}/idata.nc" for p in fitted],
-            "diagnostics": [f"results/diagnostics/{p['model']}/{p['timepoint']}/diagnostics.csv" for p in fitted]}
+    return {
+        "used": [f"results/data/{p['model']}/{p['timepoint']}/used.csv" for p in plan],
+        "gaps": [f"results/data/{p['model']}/{p['timepoint']}/gaps.csv" for p in plan],
+        "idata": [f"results/fits/{p['model']}/{p['timepoint']}/idata.nc" for p in fitted],
+        "diagnostics": [f"results/diagnostics/{p['model']}/{p['timepoint']}/diagnostics.csv" for p in fitted],
+    }
 
 
 def meta_regression_inputs(wildcards):
@@ -284,9 +301,11 @@ def regression_timepoints():
 def funnel_inputs(wildcards):
     """A funnel plot's studies, the pooled_rate fit (pooled line), and the Egger-type fit when there is one."""
     tp = wildcards.timepoint
-    inputs = {"used": f"results/data/regression_se/{tp}/used.csv",
-              "pooled": f"results/fits/pooled_rate/{tp}/idata.nc",
-              "pooled_diagnostics": f"results/diagnostics/pooled_rate/{tp}/diagnostics.csv"}
+    inputs = {
+        "used": f"results/data/regression_se/{tp}/used.csv",
+        "pooled": f"results/fits/pooled_rate/{tp}/idata.nc",
+        "pooled_diagnostics": f"results/diagnostics/pooled_rate/{tp}/diagnostics.csv",
+    }
     if any(p["covariate"] == "se" and p["timepoint"] == tp and p["fitted"] for p in regression_plan()):
         inputs["egger"] = f"results/fits/regression_se/{tp}/idata.nc"
         inputs["egger_diagnostics"] = f"results/diagnostics/regression_se/{tp}/diagnostics.csv"
@@ -319,8 +338,9 @@ def validation_scenario(name):
     try:
         design = config["validation"]["scenarios"][name]
     except KeyError:
-        raise WorkflowError(f"no validation scenario {name!r}; defined: "
-                            f"{', '.join(config['validation']['scenarios'])}") from None
+        raise WorkflowError(
+            f"no validation scenario {name!r}; defined: " f"{', '.join(config['validation']['scenarios'])}"
+        ) from None
     return design  # validate_config has checked that it can be simulated
 
 
@@ -335,8 +355,10 @@ def validation_path(step, scenario, rep, filename):
     """
     model = validation_scenario(scenario)["model"]
     unit = fit_units(model, ["immediate"])[0]
-    return (f"results/validation/{step}/{scenario}/{model}/{unit}/{validation_prior_set('fit_prior_set')}/"
-            f"{rep}/{filename}")
+    return (
+        f"results/validation/{step}/{scenario}/{model}/{unit}/{validation_prior_set('fit_prior_set')}/"
+        f"{rep}/{filename}"
+    )
 
 
 def validation_replicate_inputs(wildcards):
@@ -350,43 +372,60 @@ def validation_fit_plan(wildcards):
     The seed is the one a job per replicate would have had (seed_for with the
     replicate as a wildcard), so batching the replicates does not change them.
     """
-    return [{"rep": rep, "seed": labelled_seed(wildcards.model, prior_set_of(wildcards), wildcards.timepoint,
-                                               {"rep": rep, "scenario": wildcards.scenario})}
-            for rep in validation_replicates()]
+    return [
+        {
+            "rep": rep,
+            "seed": labelled_seed(
+                wildcards.model,
+                prior_set_of(wildcards),
+                wildcards.timepoint,
+                {"rep": rep, "scenario": wildcards.scenario},
+            ),
+        }
+        for rep in validation_replicates()
+    ]
 
 
 def validation_simulation(wildcards):
     """Everything a replicate's simulation needs: model, design, the truth's priors and its seed."""
-    from crpsmeta.api import priors_block
-    from crpsmeta.sampling import fit_seed
-
     design = validation_scenario(wildcards.scenario)
     prior_set = validation_prior_set("simulate_prior_set")
-    return {"model": design["model"], "design": dict(design), "prior_set": prior_set,
-            "priors": priors_block(config["prior_sets"][prior_set], design["model"]),
-            "reference_definition": config["placebo_adjusted"]["reference_definition"],
-            "seed": fit_seed(config["seed"], "validation-simulation", wildcards.scenario, wildcards.rep)}
+    return {
+        "model": design["model"],
+        "design": dict(design),
+        "prior_set": prior_set,
+        "priors": priors_block(config["prior_sets"][prior_set], design["model"]),
+        "reference_definition": config["placebo_adjusted"]["reference_definition"],
+        "seed": simulation_seed(config["seed"], wildcards.scenario, wildcards.rep),
+    }
 
 
 def validation_score_inputs(wildcards):
     reps = validation_replicates()
-    return {"truths": [f"results/validation/sims/{wildcards.scenario}/{r}/truth.json" for r in reps],
-            "idatas": [validation_path("fits", wildcards.scenario, r, "idata.nc") for r in reps],
-            "diagnostics": [validation_path("diagnostics", wildcards.scenario, r, "diagnostics.csv") for r in reps]}
+    return {
+        "truths": [f"results/validation/sims/{wildcards.scenario}/{r}/truth.json" for r in reps],
+        "idatas": [validation_path("fits", wildcards.scenario, r, "idata.nc") for r in reps],
+        "diagnostics": [validation_path("diagnostics", wildcards.scenario, r, "diagnostics.csv") for r in reps],
+    }
 
 
 def validation_thresholds():
-    """The validation fits' convergence thresholds, every one demoted to a warning."""
-    from crpsmeta.diagnostics import DIAGNOSTICS
-
-    return {name: {DIAGNOSTICS[name]: value, "on_failure": "warn"}
-            for name, value in config["validation"]["diagnostics"].items()}
+    """crpsmeta.plan.validation_thresholds on this run's config."""
+    return plan_validation_thresholds(config)
 
 
 def validation_outputs():
     """What the report rule writes and `snakemake validate` checks (not part of rule all)."""
-    names = ("coverage.csv", "bias.csv", "sbc_ranks.csv", "sbc_uniformity.csv", "fit_failures.csv",
-             "coverage.png", "sbc.png", "report.md")
+    names = (
+        "coverage.csv",
+        "bias.csv",
+        "sbc_ranks.csv",
+        "sbc_uniformity.csv",
+        "fit_failures.csv",
+        "coverage.png",
+        "sbc.png",
+        "report.md",
+    )
     return {name.replace(".", "_"): f"results/validation/{name}" for name in names}
 
 
@@ -411,15 +450,18 @@ def all_outputs():
 
 def sof_inputs(wildcards):
     """The summary of findings' inputs: collected estimands and gates, each primary fit's data, published figures."""
-    return {"estimands": "results/summaries/estimands.csv",
-            "diagnostics": "results/diagnostics/diagnostics.csv",
-            "studies": STUDIES_CSV,
-            "outcomes": OUTCOMES_CSV,
-            "used": fit_paths("results/data/{model}/{timepoint}/used.csv"),
-            "power_scaling": "results/sensitivity/power_scaling.csv",
-            "study_effects": fit_paths("results/summaries/{model}/{timepoint}/study_estimates.csv",
-                                       models=["placebo_adjusted"]),
-            "published": [PUBLISHED_CSV] if Path(PUBLISHED_CSV).exists() else []}
+    return {
+        "estimands": "results/summaries/estimands.csv",
+        "diagnostics": "results/diagnostics/diagnostics.csv",
+        "studies": STUDIES_CSV,
+        "outcomes": OUTCOMES_CSV,
+        "used": fit_paths("results/data/{model}/{timepoint}/used.csv"),
+        "power_scaling": "results/sensitivity/power_scaling.csv",
+        "study_effects": fit_paths(
+            "results/summaries/{model}/{timepoint}/study_estimates.csv", models=["placebo_adjusted"]
+        ),
+        "published": [PUBLISHED_CSV] if Path(PUBLISHED_CSV).exists() else [],
+    }
 
 
 def _git_state():
@@ -474,12 +516,21 @@ def report_inputs(wildcards):
 
 def report_params(wildcards):
     """What the page says about the run that is not in a file: settings, fits, git state."""
-    return {"fits": [list(f) for f in FITS], "skipped": [list(s) for s in PLAN.skipped], "prior_set": config["prior_set"], "timepoints": config["timepoints"],
-            "interval": config["interval"], "sampler": config["sampler"], "seed": config["seed"],
-            "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
-            "reference_definition": config["placebo_adjusted"]["reference_definition"],
-            "sensitivity_sets": sensitivity_sets(), "effective_config": yaml.safe_dump(dict(config), sort_keys=False),
-            "git": _git_state(), "published_schema": SCHEMAS["published"]}
+    return {
+        "fits": [list(f) for f in FITS],
+        "skipped": [list(s) for s in PLAN.skipped],
+        "prior_set": config["prior_set"],
+        "timepoints": config["timepoints"],
+        "interval": config["interval"],
+        "sampler": config["sampler"],
+        "seed": config["seed"],
+        "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
+        "reference_definition": config["placebo_adjusted"]["reference_definition"],
+        "sensitivity_sets": sensitivity_sets(),
+        "effective_config": yaml.safe_dump(dict(config), sort_keys=False),
+        "git": _git_state(),
+        "published_schema": SCHEMAS["published"],
+    }
 
 
 def report_outputs():

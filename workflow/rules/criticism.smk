@@ -10,11 +10,11 @@ rule power_scaling:
         table="results/sensitivity/power_scaling/{model}/{timepoint}/power_scaling.csv",
     log:
         "results/logs/power_scaling/{model}/{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         prior_set=prior_set_of,
         settings=config["criticism"]["power_scaling"],
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/power_scaling.py"
 
@@ -36,16 +36,19 @@ rule sensitivity_figure:
     input:
         estimands="results/sensitivity/estimands.csv",
     output:
-        png=report("results/sensitivity/estimands.png", caption="../report/captions/sensitivity.rst",
-                   category="6. Sensitivity"),
+        png=report(
+            "results/sensitivity/estimands.png",
+            caption="../report/captions/sensitivity.rst",
+            category="6. Sensitivity",
+        ),
     log:
         "results/logs/sensitivity_figure.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         key_estimands=config["criticism"]["key_estimands"],
         primary=config["prior_set"],
         interval=config["interval"],
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/sensitivity_figure.py"
 
@@ -104,15 +107,18 @@ rule collect_leave_one_out:
     output:
         table="results/influence/{model}/{timepoint}/leave_one_out.csv",
         top="results/influence/{model}/{timepoint}/most_influential.csv",
-        png=report("results/influence/{model}/{timepoint}/leave_one_out.png",
-                   caption="../report/captions/leave_one_out.rst", category="6. Sensitivity"),
+        png=report(
+            "results/influence/{model}/{timepoint}/leave_one_out.png",
+            caption="../report/captions/leave_one_out.rst",
+            category="6. Sensitivity",
+        ),
     log:
         "results/logs/collect_leave_one_out/{model}/{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         key_estimands=config["criticism"]["key_estimands"],
         interval=config["interval"],
         prior_text=prior_text_for,
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/collect_leave_one_out.py"

@@ -9,10 +9,10 @@ rule model_inputs:
         gaps="results/data/{model}/{timepoint}/gaps.csv",
     log:
         "results/logs/model_inputs/{model}/{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         options=options_for,
         timepoints=config["timepoints"],
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/model_inputs.py"

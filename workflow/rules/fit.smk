@@ -7,15 +7,15 @@ rule fit:
         idata="results/fits/{model}/{timepoint}/idata.nc",
     log:
         "results/logs/fit/{model}/{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
+    threads: config["sampler"]["threads"]
     params:
         priors=priors_for,
         prior_set=prior_set_of,
         options=options_for,
         sampler=sampler_settings(),
         seed=seed_for,
-    threads: config["sampler"]["threads"]
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/fit.py"
 
@@ -34,11 +34,11 @@ rule diagnose:
         table="results/diagnostics/{model}/{timepoint}/diagnostics.csv",
     log:
         "results/logs/diagnose/{model}/{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         thresholds=config["diagnostics"],
         prior_set=prior_set_of,
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/diagnose.py"
 

@@ -10,14 +10,14 @@ rule regression_meta_table:
         table="results/regression/meta_regression.csv",
     log:
         "results/logs/regression/meta_regression.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         plan=regression_plan_of(small_study=False),
         kind="meta_regression",
         min_studies=config["meta_regression"]["min_studies"],
         levels=config["meta_regression"]["levels"],
         interval=config["interval"],
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/regression_tables.py"
 
@@ -41,15 +41,19 @@ rule regression_funnel:
     input:
         unpack(funnel_inputs),
     output:
-        png=report("results/regression/funnel_{timepoint}.png", caption="../report/captions/funnel.rst",
-                   category="6. Sensitivity", subcategory="small-study effects"),
+        png=report(
+            "results/regression/funnel_{timepoint}.png",
+            caption="../report/captions/funnel.rst",
+            category="6. Sensitivity",
+            subcategory="small-study effects",
+        ),
     log:
         "results/logs/regression/funnel_{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         min_studies=config["meta_regression"]["min_studies"],
         interval=config["interval"],
         se_prior=config["meta_regression"]["coefficient_priors"]["se"],
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/regression_funnel.py"

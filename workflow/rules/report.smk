@@ -22,11 +22,10 @@ rule fit_figures:
         ),
     log:
         "results/logs/report/fit_figures/{model}/{timepoint}.log",
-    params:
-        prior_text=prior_text_for,
-        sampler=sampler_settings(),
     conda:
         "../envs/crpsmeta.yaml"
+    params:
+        sampler=sampler_settings(),
     script:
         "../scripts/fit_figures.py"
 
@@ -53,6 +52,8 @@ rule summary_of_findings:
         ),
     log:
         "results/logs/report/summary_of_findings.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         fits=FITS,
         prior_set=config["prior_set"],
@@ -61,8 +62,6 @@ rule summary_of_findings:
         threshold=config["placebo_adjusted"]["risk_difference_threshold"],
         reference_definition=config["placebo_adjusted"]["reference_definition"],
         published_schema=SCHEMAS["published"],
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/summary_of_findings.py"
 
@@ -78,9 +77,9 @@ rule report_page:
         ),
     log:
         "results/logs/report/report_page.log",
-    params:
-        context=report_params,
     conda:
         "../envs/crpsmeta.yaml"
+    params:
+        context=report_params,
     script:
         "../scripts/report_page.py"

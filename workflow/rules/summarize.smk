@@ -8,11 +8,11 @@ rule summarize_fit:
         studies="results/summaries/{model}/{timepoint}/study_estimates.csv",
     log:
         "results/logs/summarize_fit/{model}/{timepoint}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         prior_set=prior_set_of,
         options=summary_options(),
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/summarize_fit.py"
 
@@ -66,8 +66,9 @@ rule collect_sensitivity:
 rule compare_models:
     input:
         unpack(comparison_inputs),
-        diagnostics=fit_paths("results/diagnostics/{model}/{timepoint}/diagnostics.csv",
-                              models=["pooled_rate", "placebo_adjusted"]),
+        diagnostics=fit_paths(
+            "results/diagnostics/{model}/{timepoint}/diagnostics.csv", models=["pooled_rate", "placebo_adjusted"]
+        ),
     output:
         loo="results/comparison/loo.csv",
         pareto_k="results/comparison/pareto_k.csv",

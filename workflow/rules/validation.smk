@@ -16,10 +16,10 @@ rule validation_simulate:
         truth="results/validation/sims/{scenario}/{rep}/truth.json",
     log:
         "results/logs/validation_simulate/{scenario}/{rep}.log",
-    params:
-        simulation=validation_simulation,
     conda:
         "../envs/crpsmeta.yaml"
+    params:
+        simulation=validation_simulation,
     script:
         "../scripts/validation_simulate.py"
 
@@ -28,19 +28,21 @@ rule fit_validation:
     input:
         used=validation_replicate_inputs,
     output:
-        idata=expand("results/validation/fits/{{scenario}}/{{model}}/{{timepoint}}/{{prior_set}}/{rep}/idata.nc",
-                     rep=validation_replicates()),
+        idata=expand(
+            "results/validation/fits/{{scenario}}/{{model}}/{{timepoint}}/{{prior_set}}/{rep}/idata.nc",
+            rep=validation_replicates(),
+        ),
     log:
         "results/logs/fit/validation/{scenario}/{model}/{timepoint}/{prior_set}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
+    threads: 1
     params:
         plan=validation_fit_plan,
         priors=priors_for,
         prior_set=prior_set_of,
         options=options_for,
         sampler=config["validation"]["sampler"],
-    threads: 1
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/fit_replicates.py"
 
@@ -64,11 +66,11 @@ rule validation_scores:
         diagnostics="results/validation/scores/{scenario}/diagnostics.csv",
     log:
         "results/logs/validation_scores/{scenario}.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         prob=config["interval"]["prob"],
         sbc_draws=config["validation"]["sbc_draws"],
-    conda:
-        "../envs/crpsmeta.yaml"
     script:
         "../scripts/validation_scores.py"
 
@@ -76,21 +78,24 @@ rule validation_scores:
 rule validation_report:
     input:
         scores=expand("results/validation/scores/{scenario}/scores.csv", scenario=config["validation"]["scenarios"]),
-        diagnostics=expand("results/validation/scores/{scenario}/diagnostics.csv",
-                           scenario=config["validation"]["scenarios"]),
+        diagnostics=expand(
+            "results/validation/scores/{scenario}/diagnostics.csv", scenario=config["validation"]["scenarios"]
+        ),
     output:
         **validation_outputs(),
     log:
         "results/logs/validation_report/report.log",
+    conda:
+        "../envs/crpsmeta.yaml"
     params:
         prob=config["interval"]["prob"],
         level=config["validation"]["level"],
         bins=config["validation"]["sbc_bins"],
-        settings=lambda wildcards: {**config["validation"],
-                                    "simulate_prior_set": validation_prior_set("simulate_prior_set"),
-                                    "fit_prior_set": validation_prior_set("fit_prior_set")},
-    conda:
-        "../envs/crpsmeta.yaml"
+        settings=lambda wildcards: {
+            **config["validation"],
+            "simulate_prior_set": validation_prior_set("simulate_prior_set"),
+            "fit_prior_set": validation_prior_set("fit_prior_set"),
+        },
     script:
         "../scripts/validation_report.py"
 

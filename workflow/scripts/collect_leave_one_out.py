@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crpsmeta.influence import influence_figure, influence_table, most_influential
+from crpsmeta.criticism.influence import influence_table, most_influential
+from crpsmeta.figures.influence import influence_figure
 from crpsmeta.runlog import logged
 
 with logged(snakemake.log[0]):
@@ -16,8 +17,10 @@ with logged(snakemake.log[0]):
         passed[study] = bool(pd.read_csv(diag_path)["passed"].all())
     table = influence_table(full, refits, key_estimands=snakemake.params.key_estimands, passed=passed)
     top = most_influential(table)
-    print("Most influential study per estimand:\n" + top[["timepoint", "estimand", "left_out", "change"]]
-          .to_string(index=False))
+    print(
+        "Most influential study per estimand:\n"
+        + top[["timepoint", "estimand", "left_out", "change"]].to_string(index=False)
+    )
     table.to_csv(snakemake.output.table, index=False)
     top.to_csv(snakemake.output.top, index=False)
     fig = influence_figure(table, prob=snakemake.params.interval["prob"], prior_text=snakemake.params.prior_text)

@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
-import arviz as az
-
-from crpsmeta.comparison import compare_loo
+from crpsmeta.fitting.record import read_record
 from crpsmeta.runlog import logged
+from crpsmeta.summaries.comparison import compare_loo
 
 with logged(snakemake.log[0]):
-    pooled = {Path(p).parent.name: az.from_netcdf(p) for p in snakemake.input.pooled}
-    adjusted = az.from_netcdf(snakemake.input.adjusted[0])
+    pooled = {Path(p).parent.name: read_record(p) for p in snakemake.input.pooled}
+    adjusted = read_record(snakemake.input.adjusted[0])
     table, pareto = compare_loo(pooled, adjusted)
     table.to_csv(snakemake.output.loo, index=False)
     pareto.to_csv(snakemake.output.pareto_k, index=False)

@@ -2,26 +2,40 @@
 
 The replicates share one model structure (same design, so the same shapes),
 so nutpie compiles the model once and each later replicate only swaps its data
-in (crpsmeta.sampling.structure_key); the numbers are those of a fresh compile.
+in (crpsmeta.fitting.sampling.structure_key); the numbers are those of a fresh compile.
 """
 
 import pandas as pd
 
-from crpsmeta.api import file_sha256, fit
+from crpsmeta.fitting.record import file_sha256, write_record
+from crpsmeta.fitting.sampling import compiled_cache_info, fit
 from crpsmeta.runlog import logged
-from crpsmeta.sampling import compiled_cache_info
 
 with logged(snakemake.log[0]):
-    for used_path, out_path, item in zip(snakemake.input.used, snakemake.output.idata, snakemake.params.plan,
-                                         strict=True):
+    for used_path, out_path, item in zip(
+        snakemake.input.used, snakemake.output.idata, snakemake.params.plan, strict=True
+    ):
         used = pd.read_csv(used_path)
         digest = file_sha256(used_path)  # the fit records its data's SHA-256: here the replicate's rows
-        idata = fit(snakemake.wildcards.model, used, snakemake.params.priors, snakemake.params.sampler,
-                    seed=item["seed"], cores=snakemake.threads, options=snakemake.params.options,
-                    attrs={"prior_set": snakemake.params.prior_set, "timepoint": snakemake.wildcards.timepoint,
-                           "replicate": item["rep"], "data_sha256": {"studies.csv": digest, "outcomes.csv": digest}})
-        idata.to_netcdf(out_path)
+        idata = fit(
+            snakemake.wildcards.model,
+            used,
+            snakemake.params.priors,
+            snakemake.params.sampler,
+            seed=item["seed"],
+            cores=snakemake.threads,
+            options=snakemake.params.options,
+            attrs={
+                "prior_set": snakemake.params.prior_set,
+                "timepoint": snakemake.wildcards.timepoint,
+                "replicate": item["rep"],
+                "data_sha256": {"studies.csv": digest, "outcomes.csv": digest},
+            },
+        )
+        write_record(idata, out_path)
         attrs = idata.posterior.attrs
-        print(f"replicate {item['rep']}: compiled model {attrs['compiled_model']}, "
-              f"{attrs['sampling_seconds']} s compile and sampling")
+        print(
+            f"replicate {item['rep']}: compiled model {attrs['compiled_model']}, "
+            f"{attrs['sampling_seconds']} s compile and sampling"
+        )
     print(f"nutpie models compiled and reused in this job: {compiled_cache_info()}")

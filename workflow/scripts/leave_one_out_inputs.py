@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from crpsmeta.influence import leave_out
+from crpsmeta.criticism.influence import leave_out
 from crpsmeta.runlog import logged
 
 with logged(snakemake.log[0]):

@@ -2,16 +2,23 @@
 
 import yaml
 
-from crpsmeta.api import model_inputs
+from crpsmeta.inputs.selection import model_inputs
+from crpsmeta.inputs.tables import load_tables
 from crpsmeta.runlog import logged
-from crpsmeta.validation import load_tables
 
 with logged(snakemake.log[0]):
     with open(snakemake.input.studies_schema) as fh_s, open(snakemake.input.outcomes_schema) as fh_o:
-        studies, outcomes = load_tables(snakemake.input.studies, snakemake.input.outcomes,
-                                        yaml.safe_load(fh_s), yaml.safe_load(fh_o))
-    used, gaps = model_inputs(studies, outcomes, model=snakemake.wildcards.model, unit=snakemake.wildcards.timepoint,
-                              options=snakemake.params.options, timepoints=tuple(snakemake.params.timepoints))
+        studies, outcomes = load_tables(
+            snakemake.input.studies, snakemake.input.outcomes, yaml.safe_load(fh_s), yaml.safe_load(fh_o)
+        )
+    used, gaps = model_inputs(
+        studies,
+        outcomes,
+        model=snakemake.wildcards.model,
+        unit=snakemake.wildcards.timepoint,
+        options=snakemake.params.options,
+        timepoints=tuple(snakemake.params.timepoints),
+    )
     used.to_csv(snakemake.output.used, index=False)
     gaps.to_csv(snakemake.output.gaps, index=False)
     print(f"{len(used)} studies used, {len(gaps)} reported rows not usable (see {snakemake.output.gaps})")

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from crpsmeta.checks import collect
+from crpsmeta.criticism.predictive import collect
 from crpsmeta.runlog import logged
 
 with logged(snakemake.log[0]):

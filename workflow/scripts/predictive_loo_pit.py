@@ -1,14 +1,15 @@
 """Rule loo_pit: PSIS LOO-PIT of one fit, its uniformity test and figure."""
 
-import arviz as az
-
-from crpsmeta.checks import loo_pit, loo_pit_plot, pit_uniformity, uniformity_row
+from crpsmeta.criticism.loo_pit import loo_pit, pit_uniformity
+from crpsmeta.criticism.predictive import uniformity_row
+from crpsmeta.figures.checks import loo_pit_plot
+from crpsmeta.fitting.record import read_record
+from crpsmeta.plan import child_seeds
 from crpsmeta.runlog import logged
-from crpsmeta.sampling import child_seeds
 
 w, p, out = snakemake.wildcards, snakemake.params, snakemake.output
 with logged(snakemake.log[0]):
-    idata = az.from_netcdf(snakemake.input.idata)
+    idata = read_record(snakemake.input.idata)
     labels = {"model": w.model, "unit": w.timepoint, "prior_set": p.prior_set}
     pit_seed, test_seed = child_seeds(p.seed, 2)
     table = loo_pit(idata, model=w.model, unit=w.timepoint, seed=pit_seed)

@@ -1,7 +1,7 @@
 """Rules meta_regression and small_study: one table over every planned regression."""
 
-from crpsmeta.regression import load_fits, meta_regression_table, small_study_table
 from crpsmeta.runlog import logged
+from crpsmeta.summaries.regression import load_fits, meta_regression_table, small_study_table
 
 p, i = snakemake.params, snakemake.input
 with logged(snakemake.log[0]):

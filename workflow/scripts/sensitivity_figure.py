@@ -2,11 +2,15 @@
 
 import pandas as pd
 
+from crpsmeta.figures.sensitivity import sensitivity_figure
 from crpsmeta.runlog import logged
-from crpsmeta.sensitivity import sensitivity_figure
 
 with logged(snakemake.log[0]):
     estimands = pd.read_csv(snakemake.input.estimands)
-    fig = sensitivity_figure(estimands, key_estimands=snakemake.params.key_estimands,
-                             primary=snakemake.params.primary, prob=snakemake.params.interval["prob"])
+    fig = sensitivity_figure(
+        estimands,
+        key_estimands=snakemake.params.key_estimands,
+        primary=snakemake.params.primary,
+        prob=snakemake.params.interval["prob"],
+    )
     fig.savefig(snakemake.output.png, dpi=110)

@@ -5,10 +5,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from crpsmeta.report import (effect_forest_figure, evidence_counts, gate_status, placebo_explained_figure,
-                             summary_of_findings, time_course_figure)
+from crpsmeta.figures.findings import placebo_explained_figure, time_course_figure
+from crpsmeta.figures.forest import effect_forest_figure
+from crpsmeta.inputs.tables import load_published
+from crpsmeta.report.findings import evidence_counts, gate_status, summary_of_findings
 from crpsmeta.runlog import logged
-from crpsmeta.validation import load_published
 
 p = snakemake.params
 with logged(snakemake.log[0]):
@@ -22,30 +23,64 @@ with logged(snakemake.log[0]):
         counts.setdefault(model, {}).update(evidence_counts(outcomes, used[model], unit, designs, model=model))
     gates = gate_status(pd.read_csv(snakemake.input.diagnostics))
     prob = p.interval["prob"]
-    sof = summary_of_findings(estimands, prior_set=p.prior_set, counts=counts, gates=gates,
-                              timepoints=list(p.timepoints), threshold=p.threshold,
-                              reference_definition=p.reference_definition, prob=prob,
-                              power_scaling=pd.read_csv(snakemake.input.power_scaling))
+    sof = summary_of_findings(
+        estimands,
+        prior_set=p.prior_set,
+        counts=counts,
+        gates=gates,
+        timepoints=list(p.timepoints),
+        threshold=p.threshold,
+        reference_definition=p.reference_definition,
+        prob=prob,
+        power_scaling=pd.read_csv(snakemake.input.power_scaling),
+    )
     sof.to_csv(snakemake.output.table, index=False)
-    print(sof[["timepoint", "estimand", "estimate", "lower", "upper", "probability", "studies", "patients",
-               "controlled_studies", "randomised_studies", "prior_sensitivity"]]
-          .to_string(index=False))
+    print(
+        sof[
+            [
+                "timepoint",
+                "estimand",
+                "estimate",
+                "lower",
+                "upper",
+                "probability",
+                "studies",
+                "patients",
+                "controlled_studies",
+                "randomised_studies",
+                "prior_sensitivity",
+            ]
+        ].to_string(index=False)
+    )
     published = pd.DataFrame(columns=["timepoint", "estimate", "lower", "upper", "label"])
     if snakemake.input.published:
         schema = yaml.safe_load(Path(p.published_schema).read_text(encoding="utf-8"))
         table = load_published(snakemake.input.published[0], schema)
-        published = pd.DataFrame({"timepoint": table["timepoint"].astype(str),
-                                  "estimate": table["estimate_pct"].astype(float) / 100,
-                                  "lower": table["lower_pct"].astype(float) / 100,
-                                  "upper": table["upper_pct"].astype(float) / 100,
-                                  "label": table["synthesis_id"].astype(str)})
+        published = pd.DataFrame(
+            {
+                "timepoint": table["timepoint"].astype(str),
+                "estimate": table["estimate_pct"].astype(float) / 100,
+                "lower": table["lower_pct"].astype(float) / 100,
+                "upper": table["upper_pct"].astype(float) / 100,
+                "label": table["synthesis_id"].astype(str),
+            }
+        )
     fig = time_course_figure(estimands, published, prior_set=p.prior_set, timepoints=list(p.timepoints), prob=prob)
     fig.savefig(snakemake.output.time_course, dpi=130)
     fig = placebo_explained_figure(estimands, prior_set=p.prior_set, timepoints=list(p.timepoints), prob=prob)
     fig.savefig(snakemake.output.placebo_explained, dpi=130)
-    effects = (pd.read_csv(snakemake.input.study_effects[0]) if snakemake.input.study_effects
-               else pd.DataFrame(columns=["study_id", "timepoint", "quantity"]))
-    fig = effect_forest_figure(effects, estimands, used.get("placebo_adjusted", pd.DataFrame(
-        columns=["study_id", "timepoint", "design"])), prior_set=p.prior_set, timepoints=list(p.timepoints), prob=prob,
-        designs=designs)
+    effects = (
+        pd.read_csv(snakemake.input.study_effects[0])
+        if snakemake.input.study_effects
+        else pd.DataFrame(columns=["study_id", "timepoint", "quantity"])
+    )
+    fig = effect_forest_figure(
+        effects,
+        estimands,
+        used.get("placebo_adjusted", pd.DataFrame(columns=["study_id", "timepoint", "design"])),
+        prior_set=p.prior_set,
+        timepoints=list(p.timepoints),
+        prob=prob,
+        designs=designs,
+    )
     fig.savefig(snakemake.output.effect_forest, dpi=130)

@@ -4,7 +4,7 @@ import sys
 
 import pandas as pd
 
-from crpsmeta.calibration import ValidationFailed, verdict
+from crpsmeta.calibration.scoring import ValidationFailed, verdict
 from crpsmeta.runlog import logged
 
 with logged(snakemake.log[0]):
@@ -13,8 +13,11 @@ with logged(snakemake.log[0]):
     try:
         summary = verdict(coverage, uniformity)
     except ValidationFailed as exc:
-        print(f"ERROR: {exc}\nSee {snakemake.input.report_md}, {snakemake.input.coverage_png} and "
-              f"{snakemake.input.sbc_png}.", file=sys.stderr)
+        print(
+            f"ERROR: {exc}\nSee {snakemake.input.report_md}, {snakemake.input.coverage_png} and "
+            f"{snakemake.input.sbc_png}.",
+            file=sys.stderr,
+        )
         sys.exit(1)
     print(summary)
     with open(snakemake.output.passed, "w", encoding="utf-8") as fh:

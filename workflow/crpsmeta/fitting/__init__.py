@@ -1,0 +1,1 @@
+"""Sampling a model into its record, the record itself, and the convergence gates."""

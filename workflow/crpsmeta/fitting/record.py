@@ -1,0 +1,90 @@
+"""The fit record: one ArviZ InferenceData NetCDF per fit, written and read here only.
+
+The record is the analysis's source of truth: summaries, checks, figures and
+the report are derived from it. What a fit was made from (model, prior set and
+priors, options, seed, sampler settings, package versions, the SHA-256 of the
+data files) is stored as attributes of its ``posterior`` group; scalars as they
+are, anything else JSON-encoded (:func:`stamp`), and decoded by
+:func:`record_attrs`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from crpsmeta.models.priors import describe_priors
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (the record's ``data_sha256`` entries)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def stamp(idata, attrs: dict) -> None:
+    """Store ``attrs`` on the record's posterior group: scalars as they are, anything else as sorted JSON."""
+    idata.posterior.attrs.update(
+        {
+            key: value if isinstance(value, (int, float, str)) else json.dumps(value, sort_keys=True)
+            for key, value in attrs.items()
+        }
+    )
+
+
+def _decode(value):
+    return json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
+
+
+def record_attrs(idata) -> dict:
+    """The record's attributes with JSON values decoded (the inverse of :func:`stamp`)."""
+    return {key: _decode(value) for key, value in idata.posterior.attrs.items()}
+
+
+def write_record(idata, path: str | Path) -> None:
+    """Write a fit's record (NetCDF, one group per InferenceData group)."""
+    idata.to_netcdf(str(path))
+
+
+def read_record(path: str | Path):
+    """Read a fit's record into memory."""
+    import arviz as az
+
+    return az.from_netcdf(str(path))
+
+
+def record_seed(idata) -> int:
+    """The sampler seed a fit record stores (on the posterior group, where the fit writes its attributes)."""
+    for attrs in (idata.posterior.attrs, idata.attrs):
+        if "seed" in attrs:
+            return int(attrs["seed"])
+    raise ValueError("the record stores no seed (posterior attribute 'seed'); derived draws need one")
+
+
+def record_prior_text(idata) -> str:
+    """The figure footer naming the prior set and priors the record was fitted with."""
+    attrs = record_attrs(idata)
+    return describe_priors(attrs.get("prior_set", "?"), attrs.get("priors") or {})
+
+
+def record_provenance(path: str | Path) -> dict:
+    """What a fit's record says about how it was made (seed, sampler, versions, data hashes), read without
+    loading its draws."""
+    import xarray as xr
+
+    with xr.open_dataset(path, group="posterior") as ds:
+        attrs = dict(ds.attrs)
+    sampler = _decode(attrs.get("sampler")) or {}
+    return {
+        "record": str(path),
+        "model": attrs.get("model"),
+        "prior_set": attrs.get("prior_set"),
+        "fit": attrs.get("timepoint"),
+        "seed": int(attrs["seed"]) if "seed" in attrs else None,
+        "sampler": sampler.get("backend"),
+        "chains_x_draws": f"{sampler.get('chains')} x {sampler.get('draws')} (tune {sampler.get('tune')})",
+        "sampling_seconds": float(attrs.get("sampling_seconds", float("nan"))),
+        "created_at": attrs.get("created_at"),
+        "versions": _decode(attrs.get("versions")) or {},
+        "data_sha256": _decode(attrs.get("data_sha256")) or {},
+    }

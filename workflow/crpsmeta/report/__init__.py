@@ -1,0 +1,1 @@
+"""The posterior report: the summary of findings and the HTML page."""
