@@ -37,3 +37,22 @@ def test_the_data_step_plan_and_report_read_the_registry(shipped_config):
     assert pooled_arm("regression_se") == "ketamine" and pooled_arm("nonsense") is None
     with pytest.raises(ValueError, match="unknown model 'nonsense'; known: pooled_rate"):
         spec("nonsense")
+
+
+def test_each_model_s_estimands_are_those_its_summary_reports(tiny):
+    """The registry names every estimand a fit's summary writes, and the summary code names no other."""
+    import pandas as pd
+
+    from crpsmeta.registry import MODELS, REGRESSION_MODELS
+    from crpsmeta.summaries.estimands import ESTIMANDS, PLACEBO_ADJUSTED_BY_TIMEPOINT, PLACEBO_ADJUSTED_SCALARS
+
+    for model, names in ESTIMANDS.items():
+        assert set(names) <= set(MODELS[model].estimands), model
+    assert set(PLACEBO_ADJUSTED_BY_TIMEPOINT) | set(PLACEBO_ADJUSTED_SCALARS) <= set(
+        MODELS["placebo_adjusted"].estimands
+    )
+    written = pd.read_csv(tiny / "results" / "summaries" / "estimands.csv")
+    for model, rows in written.groupby("model"):
+        assert set(rows["estimand"]) <= set(MODELS[model].estimands), model
+    assert set(written["model"]) >= {"pooled_rate", "placebo_adjusted"}
+    assert all(MODELS[m].estimands == ("beta",) for m in REGRESSION_MODELS)

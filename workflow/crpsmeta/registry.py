@@ -56,6 +56,9 @@ class ModelSpec:
     options: str  # the config section of its data choices ("meta_regression": pooled_rate's plus a covariate)
     joint: bool  # one fit for both timepoints (fit unit "joint") rather than one per timepoint
     question: str  # what it answers, in the report's words
+    # what its summary reports: rows of results/summaries/.../estimands.csv (per timepoint for a joint fit);
+    # for a regression, the coefficient of each covariate term (results/regression/)
+    estimands: tuple[str, ...] = ()
 
     def fit_units(self, timepoints) -> list[str]:
         """The fits the model needs: one per timepoint, or one joint fit."""
@@ -70,6 +73,7 @@ MODELS: dict[str, ModelSpec] = {
         "pooled_rate",
         False,
         "How many respond on ketamine, pooled without a placebo term (pooled_rate)",
+        ("pooled_rate", "predicted_rate", "mu", "tau", "i2"),
     ),
     "placebo_adjusted": ModelSpec(
         "placebo_adjusted",
@@ -78,6 +82,28 @@ MODELS: dict[str, ModelSpec] = {
         "placebo_adjusted",
         True,
         "How much of the relief is more than placebo (placebo_adjusted)",
+        (
+            "placebo_response_rate",
+            "ketamine_response_rate",
+            "risk_difference",
+            "odds_ratio",
+            "log_odds_ratio",
+            "placebo_logit",
+            "nnt",
+            "prob_risk_difference_gt_0",
+            "prob_risk_difference_gt_threshold",
+            "predicted_placebo_rate",
+            "predicted_ketamine_rate",
+            "predicted_risk_difference",
+            "predicted_log_odds_ratio",
+            "single_arm_rate",
+            "placebo_share",
+            "prob_predicted_risk_difference_gt_0",
+            "persistence",
+            "tau",
+            "tau_placebo",
+            "design_bias",
+        ),
     ),
     "placebo_map": ModelSpec(
         "placebo_map",
@@ -86,6 +112,7 @@ MODELS: dict[str, ModelSpec] = {
         "placebo_adjusted",
         False,
         "The placebo response on its own, as a prior for a new trial (placebo_map)",
+        ("predicted_placebo_rate", "pooled_placebo_rate", "tau", "predicted_placebo_rate_ess"),
     ),
     **{
         REGRESSION_PREFIX + name: ModelSpec(
@@ -95,15 +122,16 @@ MODELS: dict[str, ModelSpec] = {
             "meta_regression",
             False,
             f"How the pooled ketamine rate changes with {name} ({REGRESSION_PREFIX + name})",
+            ("beta",),
         )
         for name in COVARIATES
     },
 }
 REGRESSION_MODELS = tuple(m for m, s in MODELS.items() if s.options == "meta_regression")
-# which arm each single-arm-style model pools (the data step and the report's arm labels)
 # the models whose fits get the LOO-PIT check (the primary model: LOO-PIT needs a log-likelihood per observation
 # and is the costliest check)
 LOO_PIT_MODELS = ("placebo_adjusted",)
+# which arm each single-arm-style model pools (the data step and the report's arm labels)
 POOLED_ARM = {m: s.arm for m, s in MODELS.items() if s.arm is not None and s.options != "meta_regression"}
 
 
