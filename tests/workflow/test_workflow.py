@@ -271,3 +271,39 @@ def test_conda_env_mirrors_pinned_dependencies():
     env = yaml.safe_load((ROOT / "workflow" / "envs" / "crpsmeta.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert pins == {p for p in pip if "==" in p}
+
+
+def test_adding_a_study_resamples_only_the_fits_whose_rows_it_changes(tiny, tiny_copy):
+    """A new single-arm series reporting only at follow-up: every fit job of pooled_rate runs again (its data
+    file is rewritten), but the immediate fit's rows, priors, sampler and seed are unchanged, so it reuses its
+    cached record (the same draws); the follow-up fit, whose rows gained the study, is sampled anew."""
+    workdir = tiny_copy
+    with open(workdir / "data" / "studies.csv", "a", encoding="utf-8") as fh:
+        fh.write("NewSeries2026,A new series (test),,,case_series,true,,,racemic,,,,,,,,test row,primary,,\n")
+    outcomes = (workdir / "data" / "outcomes.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    row = dict.fromkeys(outcomes, "")
+    row.update(
+        study_id="NewSeries2026",
+        arm="ketamine",
+        timepoint="followup",
+        measure="responders",
+        n="20",
+        responders="12",
+        responder_definition=">= 30 % pain relief",
+        definition_class="ge30pct",
+        source="test row",
+        verification="primary",
+    )
+    with open(workdir / "data" / "outcomes.csv", "a", encoding="utf-8") as fh:
+        fh.write(",".join(row[c] for c in outcomes) + "\n")
+    fits = {tp: f"results/fits/pooled_rate/{tp}/idata.nc" for tp in ("immediate", "followup")}
+    run = snakemake(workdir, *fits.values())
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "rule fit:" in run.stderr and run.stderr.count("rule fit:") == 2, "both fit jobs should run again"
+    after = {tp: az.from_netcdf(workdir / path) for tp, path in fits.items()}
+    assert after["immediate"].posterior.attrs["fit_cache"] == "hit"
+    assert after["followup"].posterior.attrs["fit_cache"] == "miss"
+    before = az.from_netcdf(tiny / fits["immediate"])
+    for var in ("mu", "tau", "pooled_rate"):
+        np.testing.assert_array_equal(after["immediate"].posterior[var].values, before.posterior[var].values)
+    assert "NewSeries2026" in after["followup"].posterior["study"].values

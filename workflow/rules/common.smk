@@ -106,6 +106,12 @@ def model_options(model):
     return plan_model_options(config, model)
 
 
+def fit_cache_dir():
+    """Where fit records are kept by their content key (crpsmeta.fitting.cache), or None when config's
+    fit_cache is false."""
+    return "results/cache/fits" if config["fit_cache"] else None
+
+
 def sampler_settings():
     """The sampler block a fit records (sampler.threads is how many cores the job asks for, not a setting)."""
     return {key: value for key, value in config["sampler"].items() if key != "threads"}

@@ -16,6 +16,7 @@ rule fit:
         options=options_for,
         sampler=sampler_settings(),
         seed=seed_for,
+        cache=fit_cache_dir(),
     script:
         "../scripts/fit.py"
 

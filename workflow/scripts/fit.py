@@ -1,23 +1,28 @@
-"""Rule fit: sample one model at one timepoint into its InferenceData record."""
+"""Rule fit: sample one model at one timepoint into its InferenceData record (or reuse the cached record of
+the same fit; crpsmeta.fitting.cache)."""
 
 import pandas as pd
 
+from crpsmeta.fitting.cache import FitCache, fit_cached
 from crpsmeta.fitting.record import file_sha256, write_record
 from crpsmeta.fitting.sampling import fit
 from crpsmeta.runlog import logged
 
+p = snakemake.params
 with logged(snakemake.log[0]):
     used = pd.read_csv(snakemake.input.used)
-    idata = fit(
-        snakemake.wildcards.model,
-        used,
-        snakemake.params.priors,
-        snakemake.params.sampler,
-        seed=snakemake.params.seed,
+    idata, hit = fit_cached(
+        fit,
+        FitCache(p.cache),
+        model=snakemake.wildcards.model,
+        used=used,
+        priors=p.priors,
+        options=p.options,
+        sampler=p.sampler,
+        seed=p.seed,
         cores=snakemake.threads,
-        options=snakemake.params.options,
         attrs={
-            "prior_set": snakemake.params.prior_set,
+            "prior_set": p.prior_set,
             "timepoint": snakemake.wildcards.timepoint,
             "data_sha256": {
                 "studies.csv": file_sha256(snakemake.input.studies),
@@ -25,4 +30,7 @@ with logged(snakemake.log[0]):
             },
         },
     )
+    if hit:
+        key = idata.posterior.attrs["fit_cache_key"]
+        print(f"reused the cached record {key}: same rows, priors, options, sampler, seed and code")
     write_record(idata, snakemake.output.idata)
