@@ -333,7 +333,7 @@ def _snakemake(workdir: Path, what: str, *args: str, env: dict | None = None) ->
     import re
     import resource
 
-    t0 = time.perf_counter()
+    t0, started = time.perf_counter(), time.time()
     run = subprocess.run(
         [
             sys.executable,
@@ -355,25 +355,30 @@ def _snakemake(workdir: Path, what: str, *args: str, env: dict | None = None) ->
     if run.returncode:
         raise SystemExit(f"snakemake failed in {workdir}:\n{run.stderr[-3000:]}")
     steps = re.findall(r"(\d+) of (\d+) steps", run.stderr)
+    # fit jobs of this run (their logs written since it started), and how many took a cached record
+    logs = [p for p in (workdir / "results" / "logs" / "fit").rglob("*.log") if p.stat().st_mtime >= started]
+    reused = sum("reused the cached record" in p.read_text(encoding="utf-8") for p in logs)
     row = {
         "run": what,
         "wall_s": wall,
         "jobs": steps[-1][1] if steps else 0,
+        "fits_sampled": len(logs) - reused,
+        "fits_reused": reused,
         "peak_rss_mb_one_process": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
     print(json.dumps(row), flush=True)
     return row
 
 
-def add_study(work: Path) -> None:
-    """Append a made-up 12/20 case series at the end of infusion (studies.csv and outcomes.csv)."""
+def add_study(work: Path, study_id: str = "Bench2099", timepoint: str = "immediate") -> None:
+    """Append a made-up 12/20 case series reporting at one timepoint (studies.csv and outcomes.csv)."""
     import csv
 
     for name, values in (
         (
             "studies.csv",
             dict(
-                study_id="Bench2099",
+                study_id=study_id,
                 citation="Benchmark study (not real).",
                 design="case_series",
                 include="true",
@@ -384,9 +389,9 @@ def add_study(work: Path) -> None:
         (
             "outcomes.csv",
             dict(
-                study_id="Bench2099",
+                study_id=study_id,
                 arm="ketamine",
-                timepoint="immediate",
+                timepoint=timepoint,
                 measure="responders",
                 n="20",
                 responders="12",
@@ -430,14 +435,20 @@ def bench_workflow() -> str:
     cfg["prior_sets"][cfg["prior_set"]]["pooled_rate"]["mu"]["sd"] = 1.4
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     rows.append(_snakemake(work, "after a prior edit in the primary set (pooled_rate mu sd 1.5 -> 1.4)", env=env))
+    cfg["prior_sets"][cfg["prior_set"]]["pooled_rate"]["mu"]["sd"] = 1.5
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    rows.append(_snakemake(work, "after undoing that edit (mu sd back to 1.5)", env=env))
     add_study(work)
     rows.append(_snakemake(work, "after adding one study (a 12/20 case series at the end of infusion)", env=env))
+    add_study(work, study_id="Bench2098", timepoint="followup")
+    rows.append(_snakemake(work, "after adding one study at follow-up only (a 12/20 case series)", env=env))
     shutil.rmtree(work, ignore_errors=True)
     return (
         "### The whole analysis (`snakemake --cores 2`, rule all, on a copy of config/ and data/)\n\n"
-        "`jobs`: Snakemake jobs the run executed. `peak_rss_mb_one_process`: the largest resident memory of "
-        "any one process so far (cumulative over the runs).\n\n"
-        + table(rows, ["run", "wall_s", "jobs", "peak_rss_mb_one_process"])
+        "`jobs`: Snakemake jobs the run executed. `fits_sampled`/`fits_reused`: fit jobs that sampled, and "
+        "those that took their record from the fit cache (`fit_cache`). `peak_rss_mb_one_process`: the largest "
+        "resident memory of any one process so far (cumulative over the runs).\n\n"
+        + table(rows, ["run", "wall_s", "jobs", "fits_sampled", "fits_reused", "peak_rss_mb_one_process"])
     )
 
 

@@ -234,3 +234,41 @@ def test_first_run_and_rerun_give_identical_nutpie_draws(tmp_path):
     ]
     assert (tmp_path / "cache" / "numba").exists()  # the second process did have a warm numba cache
     assert digests[0] == digests[1]
+
+
+HASH_SEED_SCRIPT = """
+import hashlib, numpy as np, pymc as pm
+from crpsmeta.fitting.sampling import SamplerSettings, sample_model
+with pm.Model() as model:
+    mu = pm.Normal("mu", 0, 1)
+    x = pm.Data("x", np.array([1.0, 2.0, 3.0]))  # every model of the workflow holds its data as pm.Data
+    pm.Normal("a_count", mu * x, 1, observed=np.array([0.3, -0.2, 0.5]))
+    pm.Poisson("b_count", pm.math.exp(mu), observed=np.array([1, 0, 2]))
+    pm.Normal("c_count", 2 * mu, 1, observed=np.array([0.1, 0.4]))
+idata = sample_model(model, SamplerSettings(chains=1, draws=100, tune=100, prior_draws=100), seed=3)
+print(hashlib.sha256(b"".join(np.ascontiguousarray(idata.posterior_predictive[v].values).tobytes()
+                              for v in sorted(idata.posterior_predictive.data_vars))).hexdigest())
+"""
+
+
+def test_posterior_predictive_draws_do_not_depend_on_string_hashing():
+    """Same seed, same predictive draws in every process: Python salts string hashes per process
+    (PYTHONHASHSEED), which reorders any set of variable names, and with it the random streams the predictive
+    variables would draw from if they were taken in such an order."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    # under these two hash seeds a set of the three names iterates in different orders (a_count, c_count,
+    # b_count and c_count, b_count, a_count with CPython 3.11)
+    for hash_seed in ("0", "1"):
+        done = subprocess.run(
+            [sys.executable, "-c", HASH_SEED_SCRIPT],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            check=True,
+        )
+        digests.add(done.stdout.strip().splitlines()[-1])
+    assert len(digests) == 1, digests

@@ -297,7 +297,9 @@ def sample_model(
     with model:
         pm.sample_posterior_predictive(
             idata,
-            var_names=list(prior.prior_predictive.data_vars),
+            # the model's own order: the prior predictive group's order comes from a set of names, which varies
+            # between processes (string hashing), and with it which random stream each variable would draw
+            var_names=[rv.name for rv in model.observed_RVs],
             random_seed=ppc_seed,
             extend_inferencedata=True,
             progressbar=False,
