@@ -45,4 +45,4 @@ def test_every_module_uses_the_one_vocabulary():
     assert placebo_adjusted.TIMEPOINTS is v.TIMEPOINTS and registry.JOINT is v.JOINT
     assert findings.WHEN is v.WHEN and finding_figures.TIMEPOINT_LABELS is v.TIMEPOINT_LABELS
     # the simulation's order of definition classes is a permutation of the vocabulary's (it fixes simulated data)
-    assert sorted(simulate.DEFINITION_CLASSES) == sorted(v.DEFINITION_CLASSES)
+    assert sorted(simulate.SIMULATION_DEFINITION_ORDER) == sorted(v.DEFINITION_CLASSES)

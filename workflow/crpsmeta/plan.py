@@ -26,9 +26,7 @@ import pandas as pd
 
 from crpsmeta.inputs.selection import model_inputs
 from crpsmeta.registry import fit_units, spec
-from crpsmeta.vocabulary import DIAGNOSTICS
-
-__all__ = ["Plan", "NothingToFit", "make_plan", "model_options", "regression_options", "loso_studies"]
+from crpsmeta.vocabulary import DIAGNOSTICS, JOINT
 
 
 class NothingToFit(ValueError):
@@ -41,6 +39,8 @@ class Plan:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     loso: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     regressions: list[dict] = field(default_factory=list)
+    # what config asks for that the plan does not do, said plainly (printed as NOTE lines, shown in the report)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def models(self) -> set[str]:
@@ -83,7 +83,7 @@ def _skip_reason(model: str, unit: str) -> str:
         if arm
         else "no included study reports a responder count, a controlled pain contrast or a single-arm pain change"
     )
-    when = "at either timepoint" if unit == "joint" else f"at {unit}"
+    when = "at either timepoint" if unit == JOINT else f"at {unit}"
     return f"{what} {when} (with the responder definitions selected in config)"
 
 
@@ -119,6 +119,7 @@ def make_plan(config: dict, studies: pd.DataFrame, outcomes: pd.DataFrame) -> Pl
     """
     plan = Plan()
     influence = config["criticism"]["influence"]
+    influence_studies: set[str] = set()  # the studies contributing to a fit of the influence model
     timepoints = tuple(config["timepoints"])
     for model in config["models"]:
         for unit in fit_units(model, list(timepoints)):
@@ -131,7 +132,20 @@ def make_plan(config: dict, studies: pd.DataFrame, outcomes: pd.DataFrame) -> Pl
             plan.fits.append((model, unit))
             if model == influence["model"]:
                 contributing = list(dict.fromkeys(used["study_id"].astype(str)))
+                influence_studies.update(contributing)
                 plan.loso[(model, unit)] = loso_studies(influence["studies"], contributing)
+    if influence["model"] != "none" and influence["model"] not in config["models"]:
+        plan.notes.append(
+            f"no leave-one-study-out refits: criticism.influence.model is {influence['model']}, which is not "
+            f"among the models fitted ({', '.join(config['models'])})"
+        )
+    if isinstance(influence["studies"], list) and influence_studies:
+        unknown = [s for s in influence["studies"] if s not in influence_studies]
+        if unknown:
+            plan.notes.append(
+                f"criticism.influence.studies names {', '.join(unknown)}, which contribute to no "
+                f"{influence['model']} fit: not refitted"
+            )
     if not plan.fits:
         reasons = "; ".join(f"{m} at {u}: {why}" for m, u, why in plan.skipped)
         raise NothingToFit(

@@ -1,9 +1,10 @@
 """One entry per model: what it pools, where its priors and data choices live, how it is fitted, what it answers.
 
-Adding a model means adding its :class:`ModelSpec` here (and its builder in
-:func:`crpsmeta.models.build.build_model`); the data step, the plan, the prior blocks,
-the report's arm labels and its "cannot estimate" sentences all read this
-table instead of spelling the model's name.
+Adding a model means adding its :class:`ModelSpec` here, its builder (called from
+:func:`crpsmeta.models.build.build_model`), its rows (:func:`crpsmeta.inputs.selection.model_inputs`) and its
+summary rows (:func:`crpsmeta.summaries.estimands.estimands_table`, which writes only the estimands listed
+here); the plan, the prior blocks, the forest plots, the report's arm labels and its "cannot estimate"
+sentences read this table instead of spelling the model's name.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crpsmeta.vocabulary import JOINT
-
-__all__ = ["ModelSpec", "MODELS", "REGRESSION_MODELS", "spec", "POOLED_ARM", "pooled_arm"]
-
 
 # The meta-regressions: one model per study-level covariate (values: crpsmeta.inputs.covariates)
 REGRESSION_PREFIX = "regression_"

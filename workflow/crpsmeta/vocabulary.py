@@ -1,6 +1,7 @@
 """The field's vocabulary, written once: timepoints, arms, study designs, responder-definition classes.
 
-Every module takes these names from here. The JSON Schemas of the data tables
+Modules take these names from here rather than spelling them (the default reference definition
+``ge30pct`` is config's, in its schema). The JSON Schemas of the data tables
 and the config (workflow/schemas/) spell the same names as enums for their own
 readers; ``tests/test_vocabulary.py`` checks that they agree with this module.
 """
@@ -14,6 +15,7 @@ __all__ = [
     "WHEN",
     "WEEKS_BY_TIMEPOINT",
     "ARMS",
+    "CONTRAST_ARM",
     "DESIGNS",
     "CONTROLLED_DESIGNS",
     "RANDOMISED_DESIGNS",
@@ -33,6 +35,8 @@ WHEN = {"immediate": "the end of infusion", "followup": "1-3 months"}  # "at ...
 WEEKS_BY_TIMEPOINT = {"immediate": (0, 2), "followup": (2, 26)}
 
 ARMS = ("ketamine", "placebo")
+# the arm label of a ketamine-versus-placebo contrast row (a log odds ratio between the two arms)
+CONTRAST_ARM = "ketamine_vs_placebo"
 MEASURES = ("responders", "pain")
 
 # Study designs. Controlled designs have a placebo arm; only an RCT is randomised; single-arm designs have none.

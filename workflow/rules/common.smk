@@ -6,9 +6,11 @@ from pathlib import Path
 
 import yaml
 
-# crpsmeta.fitting.sampling loads PyMC (about 2 s): the helpers that need it import it when
-# called, after validate_inputs(), so a run that refuses its inputs stops quickly.
-from crpsmeta.registry import LOO_PIT_MODELS, fit_units, priors_block
+# Only the planning layers are imported here (vocabulary, registry, inputs, plan): none loads PyMC or
+# matplotlib (tests/test_layers.py), so a run that refuses its inputs stops within seconds.
+from crpsmeta.registry import LOO_PIT_MODELS, POOLED_ARM, fit_units, priors_block
+from crpsmeta.vocabulary import JOINT, TIMEPOINTS
+from crpsmeta.fitting.record import git_state
 from crpsmeta.plan import NothingToFit, Plan, influence_thresholds, make_plan, simulation_seed
 from crpsmeta.plan import sensitivity_sets as plan_sensitivity_sets
 from crpsmeta.plan import validation_thresholds as plan_validation_thresholds
@@ -41,7 +43,7 @@ LOSO = {}
 
 wildcard_constraints:
     model="[a-z_]+",
-    timepoint="immediate|followup|joint",
+    timepoint="|".join([*TIMEPOINTS, JOINT]),
     prior_set="[A-Za-z0-9_]+",
     study="[A-Za-z0-9_]+",
 
@@ -99,6 +101,8 @@ def validate_inputs():
     FITS, LOSO = PLAN.fits, PLAN.loso
     for model, unit, reason in PLAN.skipped:
         print(f"NOTE: {model} at {unit} is skipped: {reason}.", file=sys.stderr)
+    for note in PLAN.notes:
+        print(f"NOTE: {note}.", file=sys.stderr)
 
 
 def model_options(model):
@@ -261,13 +265,6 @@ def checks_outputs():
 
 
 # -- regression.smk: small-study effects and meta-regression --------------------
-def regression_options(model):
-    """A regression fit's data choices (crpsmeta.plan.regression_options on this run's config)."""
-    from crpsmeta.plan import regression_options as plan_regression_options
-
-    return plan_regression_options(config, model)
-
-
 def regression_plan():
     """Every planned regression (crpsmeta.plan.regression_plan), made by validate_inputs()."""
     return PLAN.regressions
@@ -444,7 +441,7 @@ def all_outputs():
         "results/diagnostics/diagnostics.csv",
         "results/sensitivity/estimands.csv",
         "results/sensitivity/diagnostics.csv",
-        *fit_paths("results/plots/{model}/forest_{timepoint}.png", models=["pooled_rate", "placebo_map"]),
+        *fit_paths("results/plots/{model}/forest_{timepoint}.png", models=list(POOLED_ARM)),
     ]
     if {"pooled_rate", "placebo_adjusted"} <= models:
         outputs.append("results/comparison/loo.csv")
@@ -470,23 +467,6 @@ def sof_inputs(wildcards):
     }
 
 
-def _git_state():
-    """The workflow's git commit and whether its tracked files differ from it (None outside a git checkout)."""
-    import subprocess
-
-    def git(*args):
-        return subprocess.run(["git", "-C", workflow.basedir, *args], capture_output=True, text=True, timeout=30)
-
-    try:
-        head = git("rev-parse", "HEAD")
-        if head.returncode:
-            return {"commit": None, "dirty": None}
-        status = git("status", "--porcelain", "--untracked-files=no")
-        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-
-
 def report_inputs(wildcards):
     """Everything the report page shows, by section (every path is an output of rule all or a data file)."""
     models = {m for m, _ in FITS}
@@ -496,7 +476,7 @@ def report_inputs(wildcards):
         "time_course": "results/report/time_course.png",
         "placebo_explained": "results/report/placebo_explained.png",
         "effect_forest": "results/report/forest_placebo_adjusted.png",
-        "forest": fit_paths("results/plots/{model}/forest_{timepoint}.png", models=["pooled_rate", "placebo_map"]),
+        "forest": fit_paths("results/plots/{model}/forest_{timepoint}.png", models=list(POOLED_ARM)),
         "prior_posterior": fit_paths("results/report/fits/{model}/{timepoint}/prior_posterior.png"),
         "rank": fit_paths("results/report/fits/{model}/{timepoint}/rank.png"),
         "diagnostics": "results/sensitivity/diagnostics.csv",
@@ -525,6 +505,7 @@ def report_params(wildcards):
     return {
         "fits": [list(f) for f in FITS],
         "skipped": [list(s) for s in PLAN.skipped],
+        "notes": list(PLAN.notes),
         "prior_set": config["prior_set"],
         "timepoints": config["timepoints"],
         "interval": config["interval"],
@@ -534,7 +515,8 @@ def report_params(wildcards):
         "reference_definition": config["placebo_adjusted"]["reference_definition"],
         "sensitivity_sets": sensitivity_sets(),
         "effective_config": yaml.safe_dump(dict(config), sort_keys=False),
-        "git": _git_state(),
+        "config_text": _config_text()[0] or "",
+        "git": git_state(workflow.basedir),
         "published_schema": SCHEMAS["published"],
     }
 

@@ -6,6 +6,7 @@ import pandas as pd
 
 from crpsmeta.criticism.influence import influence_table, most_influential
 from crpsmeta.figures.influence import influence_figure
+from crpsmeta.figures.style import save_figure
 from crpsmeta.runlog import logged
 
 with logged(snakemake.log[0]):
@@ -24,4 +25,4 @@ with logged(snakemake.log[0]):
     table.to_csv(snakemake.output.table, index=False)
     top.to_csv(snakemake.output.top, index=False)
     fig = influence_figure(table, prob=snakemake.params.interval["prob"], prior_text=snakemake.params.prior_text)
-    fig.savefig(snakemake.output.png, dpi=110)
+    save_figure(fig, snakemake.output.png)

@@ -1,6 +1,7 @@
 """Rule fit_figures: prior-versus-posterior and rank plots of one primary fit."""
 
 from crpsmeta.figures.fit import key_parameters, prior_posterior_figure, rank_figure
+from crpsmeta.figures.style import save_figure
 from crpsmeta.fitting.record import read_record, record_prior_text
 from crpsmeta.runlog import logged
 from crpsmeta.vocabulary import TIMEPOINT_LABELS
@@ -14,6 +15,6 @@ with logged(snakemake.log[0]):
     fig = prior_posterior_figure(
         idata, variables, title=f"Prior versus posterior: {name}", prior_text=record_prior_text(idata)
     )
-    fig.savefig(snakemake.output.prior_posterior, dpi=110)
+    save_figure(fig, snakemake.output.prior_posterior)
     fig = rank_figure(idata, variables, title=f"Rank plots: {name}")
-    fig.savefig(snakemake.output.rank, dpi=90)
+    save_figure(fig, snakemake.output.rank)

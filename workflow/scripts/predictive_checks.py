@@ -2,6 +2,7 @@
 
 from crpsmeta.criticism.predictive import predictive_check, prior_rates
 from crpsmeta.figures.checks import POSTERIOR_HOW_TO_READ, PRIOR_HOW_TO_READ, predictive_check_plot
+from crpsmeta.figures.style import save_figure
 from crpsmeta.fitting.record import read_record, record_prior_text
 from crpsmeta.runlog import logged
 
@@ -38,7 +39,7 @@ with logged(snakemake.log[0]):
             how_to_read=how.format(pct=pct),
             footer=record_prior_text(idata),
         )
-        fig.savefig(png_path, dpi=150)
+        save_figure(fig, png_path)
         print(f"{group}:")
         print(table[["observation", "observed", "rep_lower", "rep_upper", "p_value", "flagged"]].to_string(index=False))
     rates.assign(**labels)[[*labels, *rates.columns]].to_csv(out.rates, index=False)

@@ -3,6 +3,7 @@
 from crpsmeta.criticism.loo_pit import loo_pit, pit_uniformity
 from crpsmeta.criticism.predictive import uniformity_row
 from crpsmeta.figures.checks import loo_pit_plot
+from crpsmeta.figures.style import save_figure
 from crpsmeta.fitting.record import read_record
 from crpsmeta.plan import child_seeds
 from crpsmeta.runlog import logged
@@ -18,6 +19,6 @@ with logged(snakemake.log[0]):
     table.assign(**labels)[[*labels, *table.columns]].to_csv(out.table, index=False)
     summary.to_csv(out.uniformity, index=False)
     fig = loo_pit_plot(table, uniformity, title=f"LOO-PIT: {w.model}, {w.timepoint} (prior set '{p.prior_set}')")
-    fig.savefig(out.png, dpi=150)
+    save_figure(fig, out.png)
     print(table[["observation", "loo_pit", "pareto_k", "k_good"]].to_string(index=False))
     print(summary.to_string(index=False))

@@ -3,10 +3,12 @@
 import pandas as pd
 
 from crpsmeta.figures.funnel import funnel_plot
+from crpsmeta.figures.style import save_figure
 from crpsmeta.fitting.record import read_record
 from crpsmeta.models.priors import describe_prior
 from crpsmeta.runlog import logged
-from crpsmeta.summaries.regression import small_study_table
+from crpsmeta.summaries.regression import small_study_sentence, small_study_table
+from crpsmeta.vocabulary import WHEN
 
 w, p, i = snakemake.wildcards, snakemake.params, snakemake.input
 with logged(snakemake.log[0]):
@@ -19,16 +21,10 @@ with logged(snakemake.log[0]):
         prob=p.interval["prob"],
         interval_type=p.interval["type"],
     ).iloc[0]
-    summary = (
-        f"Egger-type coefficient {row['median']:.2f} [{row['lower']:.2f}, {row['upper']:.2f}], "
-        f"P(coefficient > 0) = {row['prob_gt_0']:.2f}, k = {row['k']}: {row['conclusion']}."
-        if egger is not None
-        else f"k = {row['k']}: {row['conclusion']}."
-    )
-    names = {"immediate": "at the end of infusion", "followup": "at 1-3 months"}
+    summary = small_study_sentence(row, fitted=egger is not None)
     fig = funnel_plot(
         used,
-        timepoint_text=names[w.timepoint],
+        timepoint_text=f"at {WHEN[w.timepoint]}",
         pooled_mu=pooled.posterior["mu"].values,
         egger=egger,
         prob=p.interval["prob"],
@@ -36,5 +32,5 @@ with logged(snakemake.log[0]):
         summary=summary,
         prior_text=f"Coefficient prior {describe_prior(p.se_prior)}; mu and tau as pooled_rate.",
     )
-    fig.savefig(snakemake.output.png, dpi=150)
+    save_figure(fig, snakemake.output.png)
     print(summary)

@@ -3,6 +3,7 @@
 import pandas as pd
 
 from crpsmeta.figures.sensitivity import sensitivity_figure
+from crpsmeta.figures.style import save_figure
 from crpsmeta.runlog import logged
 
 with logged(snakemake.log[0]):
@@ -13,4 +14,4 @@ with logged(snakemake.log[0]):
         primary=snakemake.params.primary,
         prob=snakemake.params.interval["prob"],
     )
-    fig.savefig(snakemake.output.png, dpi=110)
+    save_figure(fig, snakemake.output.png)

@@ -7,8 +7,9 @@ import yaml
 
 from crpsmeta.figures.findings import placebo_explained_figure, time_course_figure
 from crpsmeta.figures.forest import effect_forest_figure
-from crpsmeta.inputs.tables import load_published
-from crpsmeta.report.findings import evidence_counts, gate_status, summary_of_findings
+from crpsmeta.figures.style import save_figure
+from crpsmeta.inputs.tables import load_published, published_rates
+from crpsmeta.report.findings import evidence_counts_by_model, gate_status, summary_of_findings
 from crpsmeta.runlog import logged
 
 p = snakemake.params
@@ -17,10 +18,9 @@ with logged(snakemake.log[0]):
     outcomes = pd.read_csv(snakemake.input.outcomes)
     studies = pd.read_csv(snakemake.input.studies)
     designs = dict(zip(studies["study_id"].astype(str), studies["design"].astype(str)))
-    counts, used = {}, {}
-    for (model, unit), path in zip(p.fits, snakemake.input.used):
-        used[model] = pd.read_csv(path)
-        counts.setdefault(model, {}).update(evidence_counts(outcomes, used[model], unit, designs, model=model))
+    used_by_fit = {tuple(fit): pd.read_csv(path) for fit, path in zip(p.fits, snakemake.input.used)}
+    used = {model: rows for (model, _), rows in used_by_fit.items()}
+    counts = evidence_counts_by_model(outcomes, used_by_fit, designs)
     gates = gate_status(pd.read_csv(snakemake.input.diagnostics))
     prob = p.interval["prob"]
     sof = summary_of_findings(
@@ -52,23 +52,16 @@ with logged(snakemake.log[0]):
             ]
         ].to_string(index=False)
     )
-    published = pd.DataFrame(columns=["timepoint", "estimate", "lower", "upper", "label"])
+    published = None
     if snakemake.input.published:
-        schema = yaml.safe_load(Path(p.published_schema).read_text(encoding="utf-8"))
-        table = load_published(snakemake.input.published[0], schema)
-        published = pd.DataFrame(
-            {
-                "timepoint": table["timepoint"].astype(str),
-                "estimate": table["estimate_pct"].astype(float) / 100,
-                "lower": table["lower_pct"].astype(float) / 100,
-                "upper": table["upper_pct"].astype(float) / 100,
-                "label": table["synthesis_id"].astype(str),
-            }
+        published = load_published(
+            snakemake.input.published[0], yaml.safe_load(Path(p.published_schema).read_text(encoding="utf-8"))
         )
+    published = published_rates(published)
     fig = time_course_figure(estimands, published, prior_set=p.prior_set, timepoints=list(p.timepoints), prob=prob)
-    fig.savefig(snakemake.output.time_course, dpi=130)
+    save_figure(fig, snakemake.output.time_course)
     fig = placebo_explained_figure(estimands, prior_set=p.prior_set, timepoints=list(p.timepoints), prob=prob)
-    fig.savefig(snakemake.output.placebo_explained, dpi=130)
+    save_figure(fig, snakemake.output.placebo_explained)
     effects = (
         pd.read_csv(snakemake.input.study_effects[0])
         if snakemake.input.study_effects
@@ -83,4 +76,4 @@ with logged(snakemake.log[0]):
         prob=prob,
         designs=designs,
     )
-    fig.savefig(snakemake.output.effect_forest, dpi=130)
+    save_figure(fig, snakemake.output.effect_forest)

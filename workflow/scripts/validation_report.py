@@ -5,6 +5,7 @@ import pandas as pd
 from crpsmeta.calibration.report import report_text
 from crpsmeta.calibration.scoring import fit_failures, validation_tables
 from crpsmeta.figures.calibration import coverage_plot, sbc_plot
+from crpsmeta.figures.style import save_figure
 from crpsmeta.runlog import logged
 
 out = snakemake.output
@@ -22,8 +23,8 @@ with logged(snakemake.log[0]):
     bias.to_csv(out.bias_csv, index=False)
     failed_fits.to_csv(out.fit_failures_csv, index=False)
     scores[["scenario", "model", "parameter", "replicate", "rank", "sbc_draws"]].to_csv(out.sbc_ranks_csv, index=False)
-    coverage_plot(coverage).savefig(out.coverage_png, dpi=120)
-    sbc_plot(scores, uniformity).savefig(out.sbc_png, dpi=120)
+    save_figure(coverage_plot(coverage), out.coverage_png)
+    save_figure(sbc_plot(scores, uniformity), out.sbc_png)
     text = report_text(coverage, uniformity, bias, failed_fits, snakemake.params.settings)
     with open(out.report_md, "w", encoding="utf-8") as fh:
         fh.write(text)

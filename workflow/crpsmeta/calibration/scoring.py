@@ -1,8 +1,8 @@
-r"""Simulation-based validation of the models: coverage, bias and SBC.
+r"""Scoring the validation target's fits: coverage, SBC ranks and their uniformity, bias, and the verdict.
 
 Each replicate of a validation scenario draws its known parameters from the
 prior of the fitted model, simulates a data set of the scenario's design from
-them (:mod:`crpsmeta.simulate`), and is fitted like the real data. When the
+them (:mod:`crpsmeta.calibration.simulate`), and is fitted like the real data. When the
 truth is a prior draw and the fit is correct, then for every parameter and
 any design (Cook, Gelman, Rubin 2006; Talts et al. 2018; Modrák et al. 2023):
 
@@ -12,7 +12,7 @@ any design (Cook, Gelman, Rubin 2006; Talts et al. 2018; Modrák et al. 2023):
   implementation produces, at a chosen false-alarm level;
 * the rank of the truth among ``L`` (thinned, nearly independent) posterior
   draws is uniform on ``0..L``: :func:`uniformity_test` (chi-square on equal
-  bins) and :func:`sbc_plot` (ECDF difference with a simultaneous band);
+  bins) and :func:`crpsmeta.figures.calibration.sbc_plot` (ECDF difference with a simultaneous band);
 * the posterior mean minus the truth averages to 0 (:func:`bias_table`).
 
 The false-alarm level of the whole check is split over all its checks

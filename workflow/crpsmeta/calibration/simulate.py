@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.special import expit
 
 from crpsmeta.inputs.config import check_design
-from crpsmeta.vocabulary import TIMEPOINTS
+from crpsmeta.vocabulary import CONTRAST_ARM, TIMEPOINTS
 
 
 def simulate_regression(x, n, *, mu: float, tau: float, beta: float, rng: np.random.Generator) -> pd.DataFrame:
@@ -118,7 +118,7 @@ def simulate_placebo_adjusted(
                 contrasts.append(
                     {
                         "study_id": sid,
-                        "arm": "ketamine_vs_placebo",
+                        "arm": CONTRAST_ARM,
                         "timepoint": tp,
                         "kind": "contrast",
                         "log_or": delta + contrast_se * rng.standard_normal(),
@@ -170,7 +170,7 @@ def simulate_placebo_adjusted(
 
 # the responder-definition classes of .vocabulary in the order non-reference ones
 # are given to simulated single-arm series (the order fixes the simulated data)
-DEFINITION_CLASSES = (
+SIMULATION_DEFINITION_ORDER = (
     "complete_relief",
     "pain_free",
     "full_remission",
@@ -235,7 +235,7 @@ def draw_prior(spec: Mapping, rng: np.random.Generator, size: int | None = None)
 
 
 def _definitions(n: int, reference_definition: str) -> list[str]:
-    others = [c for c in DEFINITION_CLASSES if c != reference_definition]
+    others = [c for c in SIMULATION_DEFINITION_ORDER if c != reference_definition]
     if n > len(others):
         raise ValueError(f"at most {len(others)} non-reference responder definitions can be simulated")
     return others[:n]

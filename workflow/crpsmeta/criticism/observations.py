@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from crpsmeta.registry import pooled_arm
+from crpsmeta.vocabulary import CONTRAST_ARM
 
 # observed variable -> kind of observation (as in used.csv's ``kind`` column)
 KINDS = {"y": "responders", "contrast": "contrast", "pain": "pain"}
@@ -48,7 +49,7 @@ def observations(idata, *, model: str, unit: str) -> pd.DataFrame:
             if dim == "study":  # pooled_rate / placebo_map: one count per study at one timepoint
                 study, arm, timepoint = label, pooled_arm(model) or "ketamine", unit
             elif var == "contrast":
-                study, arm, timepoint = parts[0], "ketamine_vs_placebo", parts[-1]
+                study, arm, timepoint = parts[0], CONTRAST_ARM, parts[-1]
             else:
                 study, arm, timepoint = parts
             rows.append(

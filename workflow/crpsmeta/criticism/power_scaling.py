@@ -1,4 +1,4 @@
-"""Prior sensitivity: power-scaling diagnostics and the estimands across prior sets.
+"""Prior sensitivity by power-scaling (the estimands across prior sets are drawn by figures/sensitivity.py).
 
 Power-scaling (Kallioinen, Paananen, Buerkner, Vehtari 2023, Stat Comput
 34:57; R package priorsense; ArviZ's ``psens``) raises the prior, or the

@@ -12,6 +12,7 @@ import pandas as pd
 
 from crpsmeta.figures.findings import _get
 from crpsmeta.figures.style import plt
+from crpsmeta.registry import pooled_arm
 from crpsmeta.vocabulary import WHEN
 
 
@@ -240,3 +241,33 @@ def effect_forest_figure(
     )
     fig.subplots_adjust(left=0.14, wspace=0.45, bottom=0.3 if n_rows < 6 else 0.2, top=0.9)
     return fig
+
+
+def pooled_forest_figure(
+    studies: pd.DataFrame,
+    estimands: pd.DataFrame,
+    *,
+    model: str,
+    timepoint: str,
+    prob: float,
+    interval_type: str,
+    prior_text: str = "",
+) -> plt.Figure:
+    """:func:`forest_plot` of a model that pools one arm's responder rates (pooled_rate, placebo_map), titled
+    with the arm and the timepoint; ValueError for a model that pools no single arm."""
+    arm = pooled_arm(model)
+    if arm is None:
+        raise ValueError(f"a forest plot of pooled responder rates needs a model that pools one arm; {model} does not")
+    # placebo_map's summary names its rates for the placebo arm; the plot reads the generic names
+    estimands = estimands.replace(
+        {"estimand": {"predicted_placebo_rate": "predicted_rate", "pooled_placebo_rate": "pooled_rate"}}
+    )
+    return forest_plot(
+        studies,
+        estimands,
+        title=f"{arm.capitalize()} responder rate at {WHEN[timepoint]} ({model}, random-effects binomial-logit)",
+        prob=prob,
+        interval_type=interval_type,
+        prior_text=prior_text,
+        xlabel=f"Responder rate ({arm} arm)",
+    )

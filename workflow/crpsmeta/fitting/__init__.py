@@ -1,1 +1,2 @@
-"""Sampling a model into its record, the record itself, and the convergence gates."""
+"""Sampling a model into its record, the record itself, the content-addressed fit cache, and the convergence
+gates."""

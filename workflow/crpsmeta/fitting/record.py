@@ -88,3 +88,21 @@ def record_provenance(path: str | Path) -> dict:
         "versions": _decode(attrs.get("versions")) or {},
         "data_sha256": _decode(attrs.get("data_sha256")) or {},
     }
+
+
+def git_state(directory: str | Path) -> dict:
+    """The workflow's git commit and whether its tracked files differ from it (None outside a git checkout):
+    what the report prints beside the records' own provenance."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=30)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode:
+            return {"commit": None, "dirty": None}
+        status = git("status", "--porcelain", "--untracked-files=no")
+        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}

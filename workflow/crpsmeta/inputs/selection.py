@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from crpsmeta.registry import MODELS, POOLED_ARM, REGRESSION_MODELS
-from crpsmeta.vocabulary import CONTROLLED_DESIGNS, DEFINITION_CLASSES, RANDOMISED_DESIGNS, TIMEPOINTS
+from crpsmeta.vocabulary import CONTRAST_ARM, CONTROLLED_DESIGNS, DEFINITION_CLASSES, RANDOMISED_DESIGNS, TIMEPOINTS
 
 ALL_DEFINITIONS = DEFINITION_CLASSES  # every responder-definition class (config "all")
 
@@ -306,8 +306,7 @@ def model_inputs(
         )
         contrasts = contrasts.merge(pain_src.drop(columns="arm"), on=["study_id", "timepoint"], how="left")
         contrasts["arm"] = [
-            ("ketamine_vs_placebo" if k == "contrast" else a)
-            for k, a in zip(contrasts["kind"], contrasts["arm"].astype(object))
+            (CONTRAST_ARM if k == "contrast" else a) for k, a in zip(contrasts["kind"], contrasts["arm"].astype(object))
         ]
         used = pd.concat([arms, contrasts], ignore_index=True)
         return used, gaps

@@ -1,13 +1,13 @@
-"""Validation of the analysis inputs before any model runs.
+"""Validation of the data tables (studies.csv, outcomes.csv, published.csv) before any model runs.
 
-Every problem is reported as a :class:`Issue` naming the file, the line and
-data row, the column (or config key), the offending value and the rule it
-breaks. All problems are collected and raised together as one
-:class:`InputValidationError`, so a reviewer fixes a table in one pass.
+Every problem is reported as a :class:`~crpsmeta.inputs.issues.Issue` naming the file, the line and
+data row, the column, the offending value and the rule it breaks. All problems are collected and raised
+together as one :class:`~crpsmeta.inputs.issues.InputValidationError`, so a reviewer fixes a table in one
+pass (the config's own checks are in :mod:`crpsmeta.inputs.config`).
 
 The checks come in two layers:
 
-* per row (or per config document): a JSON Schema (draft 2020-12, validated
+* per row: a JSON Schema (draft 2020-12, validated
   with the ``jsonschema`` library) in ``workflow/schemas/``;
 * across rows and tables: the rules in :func:`cross_table_issues`, which a
   row-wise schema cannot express (duplicate keys, unknown studies, responders
@@ -646,3 +646,19 @@ def load_published(path: str | Path, schema: dict, display_name: str | None = No
     if issues:
         raise InputValidationError(issues)
     return _typed(_frame(records, lines, schema), schema)
+
+
+def published_rates(published: pd.DataFrame) -> pd.DataFrame:
+    """Published pooled figures on the rate scale (fractions), one row per synthesis x timepoint, for drawing
+    beside ours: ``timepoint, estimate, lower, upper, label``."""
+    if published is None or not len(published):
+        return pd.DataFrame(columns=["timepoint", "estimate", "lower", "upper", "label"])
+    return pd.DataFrame(
+        {
+            "timepoint": published["timepoint"].astype(str),
+            "estimate": published["estimate_pct"].astype(float) / 100,
+            "lower": published["lower_pct"].astype(float) / 100,
+            "upper": published["upper_pct"].astype(float) / 100,
+            "label": published["synthesis_id"].astype(str),
+        }
+    )

@@ -1,4 +1,5 @@
-r"""PyMC model builders.
+r"""The ``pooled_rate`` model (and ``placebo_map``, the same model on placebo arms) and its design case, the
+meta-regressions.
 
 ``pooled_rate``: random-effects binomial-logit meta-analysis of single-arm
 responder counts (the binomial-normal GLMM of Stijnen, Hamza and Oezdemir

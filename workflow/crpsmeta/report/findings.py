@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from crpsmeta.formatting import pct
-from crpsmeta.registry import MODELS, pooled_arm
-from crpsmeta.vocabulary import CONTROLLED_DESIGNS, DEFINITION_LABELS, RANDOMISED_DESIGNS, WHEN
+from crpsmeta.registry import MODELS, pooled_arm, spec
+from crpsmeta.vocabulary import CONTRAST_ARM, CONTROLLED_DESIGNS, DEFINITION_LABELS, JOINT, RANDOMISED_DESIGNS, WHEN
 
 # Summary-of-findings rows: (estimand, label, model, prediction estimand or probability).
 SOF_ROWS = [
@@ -116,7 +116,7 @@ def used_arms(used: pd.DataFrame, unit: str, *, model: str | None = None) -> pd.
             arm = default
         arm = str(arm)
         tp = str(r["timepoint"]) if "timepoint" in r and pd.notna(r["timepoint"]) else unit
-        for a in ["ketamine", "placebo"] if arm == "ketamine_vs_placebo" else [arm]:
+        for a in ["ketamine", "placebo"] if arm == CONTRAST_ARM else [arm]:
             rows.append({"study_id": str(r["study_id"]), "arm": a, "timepoint": tp, "n": r.get("n")})
     return pd.DataFrame(rows, columns=["study_id", "arm", "timepoint", "n"]).drop_duplicates(
         subset=["study_id", "arm", "timepoint"]
@@ -148,7 +148,7 @@ def evidence_counts(
     if "kind" in used:
         is_count = used["kind"].astype(str) == "responders"
     else:
-        is_count = used["arm"].astype(str) != "ketamine_vs_placebo" if "arm" in used else used["study_id"].notna()
+        is_count = used["arm"].astype(str) != CONTRAST_ARM if "arm" in used else used["study_id"].notna()
     placebo_counts = used_arms(used[is_count], unit, model=model)
     placebo_counts = (
         placebo_counts[placebo_counts["arm"] == "placebo"]["timepoint"].value_counts()
@@ -363,7 +363,7 @@ def summary_of_findings(
                     r["predictive_probability"] = float(sel.loc[pred, "mean"])
                 else:
                     r["pred_lower"], r["pred_upper"] = float(sel.loc[pred, "lower"]), float(sel.loc[pred, "upper"])
-            unit = "joint" if model == "placebo_adjusted" else tp
+            unit = spec(model).fit_units([tp])[0]
             c = counts.get(model, {}).get(tp, {})
             r.update(
                 studies=c.get("studies", 0),
@@ -376,7 +376,7 @@ def summary_of_findings(
                 placebo_count_arms=c.get("placebo_count_arms", 0),
                 gate_passed=gates.get((model, unit), False),
                 prior_sensitivity=diagnosis.get(
-                    (model, unit, tp if unit == "joint" else "", POWER_SCALING_VARIABLE.get(estimand, "")), "-"
+                    (model, unit, tp if unit == JOINT else "", POWER_SCALING_VARIABLE.get(estimand, "")), "-"
                 ),
             )
             when = WHEN.get(tp, tp)
@@ -428,14 +428,16 @@ def comparison_notes(sof: pd.DataFrame, published: pd.DataFrame, reference_defin
 MODEL_QUESTIONS = {name: s.question for name, s in MODELS.items()}
 
 
-def not_estimable(skipped: list, fits: list, timepoints: list[str], sof: pd.DataFrame | None = None) -> list[str]:
+def not_estimable(
+    skipped: list, fits: list, timepoints: list[str], sof: pd.DataFrame | None = None, notes: list[str] = ()
+) -> list[str]:
     """Plain sentences for what the data cannot answer: each fit of config that has no data (``skipped``:
     (model, fit unit, reason) from :class:`crpsmeta.plan.Plan`), each timepoint no fit (``fits``: (model, fit
     unit)) covers, and each timepoint at which the placebo-adjusted answer rests on no controlled study (its
     numbers are then the priors applied to single-arm series)."""
     out = []
     for model, unit, reason in skipped:
-        when = "at either timepoint" if unit == "joint" else f"at {WHEN.get(unit, unit)}"
+        when = "at either timepoint" if unit == JOINT else f"at {WHEN.get(unit, unit)}"
         out.append(f"{MODEL_QUESTIONS.get(model, model)} {when}: not estimated, because {reason}.")
     if sof is not None and len(sof):
         adjusted = sof[(sof["model"] == "placebo_adjusted") & (sof["estimand"] == "risk_difference")]
@@ -447,8 +449,9 @@ def not_estimable(skipped: list, fits: list, timepoints: list[str], sof: pd.Data
                     "and design-bias priors applied to single-arm series, not a measured difference."
                 )
     covered = {unit for _, unit in fits}
-    missing = [tp for tp in timepoints if tp not in covered and "joint" not in covered]
+    missing = [tp for tp in timepoints if tp not in covered and JOINT not in covered]
     out += [f"Nothing is estimated at {WHEN.get(tp, tp)}: no fitted model has data there." for tp in missing]
+    out += [note[0].upper() + note[1:] + "." for note in notes]  # the plan's notes (crpsmeta.plan.Plan.notes)
     return out
 
 
@@ -489,3 +492,12 @@ def report_caveats(sof: pd.DataFrame, loo: pd.DataFrame | None = None) -> list[s
                 f"threshold); do not rank the models on it."
             )
     return out
+
+
+def evidence_counts_by_model(outcomes: pd.DataFrame, used_by_fit: dict, designs: dict[str, str]) -> dict:
+    """:func:`evidence_counts` of every fit, gathered per model: ``used_by_fit`` maps (model, fit unit) to the
+    fit's used rows."""
+    counts: dict[str, dict] = {}
+    for (model, unit), used in used_by_fit.items():
+        counts.setdefault(model, {}).update(evidence_counts(outcomes, used, unit, designs, model=model))
+    return counts

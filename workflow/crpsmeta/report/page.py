@@ -17,6 +17,7 @@ from crpsmeta.fitting.record import file_sha256, record_provenance
 from crpsmeta.formatting import fmt, pct
 from crpsmeta.inputs.tables import load_published
 from crpsmeta.report.findings import comparison_notes, not_estimable, report_caveats, used_arms
+from crpsmeta.vocabulary import TIMEPOINTS
 
 
 def data_uri(path: str | Path) -> str:
@@ -103,7 +104,7 @@ def sensitivity_pivot(estimands: pd.DataFrame, *, model: str, names: list[str], 
         pd.DataFrame(rows)
         .sort_values(
             ["timepoint", "estimand"],
-            key=lambda c: c.map(order) if c.name == "estimand" else c.map({"immediate": 0, "followup": 1}),
+            key=lambda c: c.map(order) if c.name == "estimand" else c.map({tp: i for i, tp in enumerate(TIMEPOINTS)}),
         )
         .reset_index(drop=True)
     )
@@ -290,7 +291,7 @@ def build_page(i, p: dict, template_dir: str | Path) -> tuple[str, str]:
         "comparison_notes": comparison_notes(sof, published, p["reference_definition"]) if len(published) else [],
         "failing": failing.to_dict("records"),
         "caveats": report_caveats(sof, loo.get("loo")),
-        "not_estimable": not_estimable(p["skipped"], p["fits"], timepoints, sof),
+        "not_estimable": not_estimable(p["skipped"], p["fits"], timepoints, sof, p.get("notes", [])),
         "stale": stale,
         "figures": {
             "time_course": figure(i.time_course, "Time course"),
@@ -343,7 +344,7 @@ def build_page(i, p: dict, template_dir: str | Path) -> tuple[str, str]:
             "gaps": len(evidence["gaps"]),
         },
         "config_name": i.config,
-        "config_text": Path(i.config).read_text(encoding="utf-8"),
+        "config_text": p["config_text"],
         "hashes": hashes,
         "versions": versions,
         "record_versions": records[0]["versions"] if records else {},

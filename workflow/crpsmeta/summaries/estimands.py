@@ -8,6 +8,7 @@ import pandas as pd
 from scipy import stats
 
 from crpsmeta.fitting.record import record_seed
+from crpsmeta.registry import spec
 
 # The public column order of results/summaries/estimands.csv.
 ESTIMAND_COLUMNS = [
@@ -342,7 +343,12 @@ def estimands_table(
                 rows.append(_row(idata, var, None, prob, interval_type, estimand=estimand, **labels))
     else:
         raise ValueError(f"unknown model {model!r}")
-    return pd.DataFrame(rows, columns=ESTIMAND_COLUMNS)
+    table = pd.DataFrame(rows, columns=ESTIMAND_COLUMNS)
+    # the registry says what each model reports (and the report reads it from there): nothing else is written
+    unlisted = sorted(set(table["estimand"]) - set(spec(model).estimands))
+    if unlisted:
+        raise ValueError(f"{model}'s summary would write estimands its registry entry does not list: {unlisted}")
+    return table
 
 
 def study_effects_table(

@@ -250,3 +250,13 @@ def load_fits(plan: list[dict], used_paths, gaps_paths, idata_paths, diagnostics
     if next(records, None) is not None:
         raise ValueError("more fit records than fitted regressions in the plan")
     return fits
+
+
+def small_study_sentence(row, *, fitted: bool) -> str:
+    """The small-study regression's result in one sentence, from its row of :func:`small_study_table`."""
+    if not fitted:
+        return f"k = {row['k']}: {row['conclusion']}."
+    return (
+        f"Egger-type coefficient {row['median']:.2f} [{row['lower']:.2f}, {row['upper']:.2f}], "
+        f"P(coefficient > 0) = {row['prob_gt_0']:.2f}, k = {row['k']}: {row['conclusion']}."
+    )
