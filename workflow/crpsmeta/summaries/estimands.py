@@ -432,3 +432,30 @@ def study_table(
     if labels is not None:
         table = table.merge(labels, on="study_id", how="left")
     return table
+
+
+def fit_summaries(
+    idata,
+    used: pd.DataFrame,
+    *,
+    model: str,
+    prior_set: str,
+    timepoint: str,
+    prob: float,
+    interval_type: str,
+    threshold: float,
+    timepoints: tuple[str, ...],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A fit's two summary tables: its estimands, and its study-level estimates (placebo-adjusted study effects
+    for a model of both arms, shrunken study rates beside the observed ones for a model of one arm)."""
+    interval = dict(prob=prob, interval_type=interval_type)
+    labels = dict(model=model, prior_set=prior_set)
+    estimands = estimands_table(
+        idata, timepoint=timepoint, threshold=threshold, timepoints=timepoints, **labels, **interval
+    )
+    if spec(model).arm is None:
+        studies = study_effects_table(idata, **labels, **interval)
+    else:
+        columns = ["study_id", "responder_definition", "definition_class", "design", "verification"]
+        studies = study_table(idata, timepoint=timepoint, **labels, **interval, labels=used[columns])
+    return estimands, studies
