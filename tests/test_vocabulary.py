@@ -27,6 +27,7 @@ def test_the_config_schema_spells_the_vocabulary():
     assert tuple(props["timepoints"]["items"]["enum"]) == v.TIMEPOINTS
     adjusted = props["placebo_adjusted"]["properties"]
     assert tuple(adjusted["reference_definition"]["enum"]) == v.DEFINITION_CLASSES
+    assert adjusted["reference_definition"]["default"] == v.REFERENCE_DEFINITION
 
 
 def test_every_module_uses_the_one_vocabulary():

@@ -348,3 +348,27 @@ def test_tiny_small_study_table_and_funnel_plots(tiny):
     estimands = pd.read_csv(res / "summaries" / "estimands.csv")
     assert not estimands["model"].str.startswith("regression_").any()
     assert not list((res / "sensitivity").glob("*/fits/regression_*"))
+
+
+def test_funnel_footer_comes_from_the_records():
+    """The footer names the pooled fit's prior set and priors and the Egger-type fit's coefficient prior, as the
+    records say (not as config says now)."""
+    import arviz as az
+
+    from crpsmeta.figures.funnel import funnel_prior_text
+    from crpsmeta.fitting.record import stamp
+
+    priors = {"mu": {"family": "normal", "mean": 0, "sd": 1.5}, "tau": {"family": "half_normal", "scale": 0.5}}
+    pooled = az.from_dict(posterior={"mu": np.zeros((1, 2))})
+    stamp(pooled, {"prior_set": "mine", "priors": priors})
+    egger = az.from_dict(posterior={"mu": np.zeros((1, 2))})
+    stamp(
+        egger,
+        {
+            "prior_set": "mine",
+            "priors": priors,
+            "options": {"coefficient_prior": {"family": "normal", "mean": 0, "sd": 2}},
+        },
+    )
+    assert funnel_prior_text(pooled) == "Prior set 'mine': mu ~ Normal(mean=0, sd=1.5), tau ~ HalfNormal(scale=0.5)."
+    assert funnel_prior_text(pooled, egger).endswith(" Egger-type coefficient ~ Normal(mean=0, sd=2).")

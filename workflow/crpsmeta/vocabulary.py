@@ -22,6 +22,7 @@ __all__ = [
     "SINGLE_ARM_DESIGNS",
     "DEFINITION_CLASSES",
     "DEFINITION_LABELS",
+    "REFERENCE_DEFINITION",
     "MEASURES",
 ]
 
@@ -66,3 +67,7 @@ DIAGNOSTICS = {
     "divergences": "max",
     "ebfmi": "min",
 }
+
+# the responder definition a model's other definitions are offsets from, unless config says otherwise
+# (placebo_adjusted.reference_definition; the schema's default spells the same)
+REFERENCE_DEFINITION = "ge30pct"

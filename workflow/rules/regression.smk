@@ -54,6 +54,5 @@ rule regression_funnel:
     params:
         min_studies=config["meta_regression"]["min_studies"],
         interval=config["interval"],
-        se_prior=config["meta_regression"]["coefficient_priors"]["se"],
     script:
         "../scripts/regression_funnel.py"

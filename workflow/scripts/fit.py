@@ -4,7 +4,7 @@ the same fit; crpsmeta.fitting.cache)."""
 import pandas as pd
 
 from crpsmeta.fitting.cache import FitCache, fit_cached
-from crpsmeta.fitting.record import file_sha256, write_record
+from crpsmeta.fitting.record import file_sha256, record_attrs, write_record
 from crpsmeta.fitting.sampling import fit
 from crpsmeta.runlog import logged
 
@@ -31,6 +31,6 @@ with logged(snakemake.log[0]):
         },
     )
     if hit:
-        key = idata.posterior.attrs["fit_cache_key"]
+        key = record_attrs(idata)["fit_cache_key"]
         print(f"reused the cached record {key}: same rows, priors, options, sampler, seed and code")
     write_record(idata, snakemake.output.idata)

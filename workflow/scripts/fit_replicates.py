@@ -7,7 +7,7 @@ in (crpsmeta.fitting.sampling.structure_key); the numbers are those of a fresh c
 
 import pandas as pd
 
-from crpsmeta.fitting.record import file_sha256, write_record
+from crpsmeta.fitting.record import file_sha256, record_attrs, write_record
 from crpsmeta.fitting.sampling import compiled_cache_info, fit
 from crpsmeta.runlog import logged
 
@@ -33,7 +33,7 @@ with logged(snakemake.log[0]):
             },
         )
         write_record(idata, out_path)
-        attrs = idata.posterior.attrs
+        attrs = record_attrs(idata)
         print(
             f"replicate {item['rep']}: compiled model {attrs['compiled_model']}, "
             f"{attrs['sampling_seconds']} s compile and sampling"

@@ -2,10 +2,9 @@
 
 import pandas as pd
 
-from crpsmeta.figures.funnel import funnel_plot
+from crpsmeta.figures.funnel import funnel_plot, funnel_prior_text
 from crpsmeta.figures.style import save_figure
 from crpsmeta.fitting.record import read_record
-from crpsmeta.models.priors import describe_prior
 from crpsmeta.runlog import logged
 from crpsmeta.summaries.regression import small_study_sentence, small_study_table
 from crpsmeta.vocabulary import WHEN
@@ -30,7 +29,7 @@ with logged(snakemake.log[0]):
         prob=p.interval["prob"],
         label=row["label"],
         summary=summary,
-        prior_text=f"Coefficient prior {describe_prior(p.se_prior)}; mu and tau as pooled_rate.",
+        prior_text=funnel_prior_text(pooled, egger),
     )
     save_figure(fig, snakemake.output.png)
     print(summary)

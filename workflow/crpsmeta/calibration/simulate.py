@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.special import expit
 
 from crpsmeta.inputs.config import check_design
-from crpsmeta.vocabulary import CONTRAST_ARM, TIMEPOINTS
+from crpsmeta.vocabulary import CONTRAST_ARM, REFERENCE_DEFINITION, TIMEPOINTS
 
 
 def simulate_regression(x, n, *, mu: float, tau: float, beta: float, rng: np.random.Generator) -> pd.DataFrame:
@@ -35,7 +35,7 @@ def simulate_regression(x, n, *, mu: float, tau: float, beta: float, rng: np.ran
             "responders": y,
             "x": x,
             "theta": theta,
-            "definition_class": "ge30pct",
+            "definition_class": REFERENCE_DEFINITION,
         }
     )
 
@@ -69,7 +69,7 @@ def simulate_placebo_adjusted(
     rct_n: int | None = None,
     missing_rct: float | None = None,
     single_definitions: Sequence[str] | None = None,
-    reference_definition: str = "ge30pct",
+    reference_definition: str = REFERENCE_DEFINITION,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mixed designs from the placebo-adjusted model with known parameters.
 
@@ -256,7 +256,7 @@ def draw_truth(model: str, priors: Mapping, rng: np.random.Generator, *, definit
 
 
 def simulate_replicate(
-    model: str, design: Mapping, priors: Mapping, seed: int, *, reference_definition: str = "ge30pct"
+    model: str, design: Mapping, priors: Mapping, seed: int, *, reference_definition: str = REFERENCE_DEFINITION
 ) -> tuple[pd.DataFrame, dict, dict]:
     """One replicate: parameters drawn from ``priors``, data of ``design`` drawn from them.
 

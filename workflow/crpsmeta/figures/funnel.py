@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from crpsmeta.figures.style import plt
+from crpsmeta.fitting.record import record_attrs, record_prior_text
 from crpsmeta.inputs.covariates import logit_rate, logit_se
+from crpsmeta.models.priors import describe_prior
 
 
 def funnel_plot(
@@ -108,3 +110,14 @@ def funnel_plot(
     fig.text(0.01, 0.01, footer, fontsize=7, va="bottom", wrap=True)
     fig.subplots_adjust(left=0.1, right=0.97, top=0.89, bottom=0.29)
     return fig
+
+
+def funnel_prior_text(pooled, egger=None) -> str:
+    """The funnel plot's footer, from its records: the pooled fit's prior set and priors, and the Egger-type
+    fit's coefficient prior when there is one."""
+    text = record_prior_text(pooled)
+    if egger is not None:
+        coefficient = record_attrs(egger).get("options", {}).get("coefficient_prior")
+        if coefficient:
+            text += f" Egger-type coefficient ~ {describe_prior(coefficient)}."
+    return text

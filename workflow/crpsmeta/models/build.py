@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from crpsmeta.registry import MODELS, POOLED_ARM, REGRESSION_MODELS
+from crpsmeta.vocabulary import REFERENCE_DEFINITION
 
 
 def _split(used: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -48,7 +49,7 @@ def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | No
             pains=pains,
             priors={k: prior_from_dict(priors[k]) for k in PRIOR_NAMES},
             definition_offset_sd=float(priors["definition_offset_sd"]),
-            reference_definition=options.get("reference_definition", "ge30pct"),
+            reference_definition=options.get("reference_definition", REFERENCE_DEFINITION),
         )
     if model in REGRESSION_MODELS:
         from crpsmeta.models.pooled_rate import build_regression

@@ -47,7 +47,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from crpsmeta.models.priors import Prior
-from crpsmeta.vocabulary import TIMEPOINTS
+from crpsmeta.vocabulary import REFERENCE_DEFINITION, TIMEPOINTS
 
 PRIOR_NAMES = ("placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias", "pain_threshold")
 
@@ -75,7 +75,7 @@ def placebo_adjusted_model(
     *,
     priors: dict[str, Prior],
     definition_offset_sd: float,
-    reference_definition: str = "ge30pct",
+    reference_definition: str = REFERENCE_DEFINITION,
     pains: pd.DataFrame | None = None,
 ) -> pm.Model:
     """Build the placebo-adjusted model.
