@@ -188,7 +188,7 @@ def _used_keys(used: pd.DataFrame, model: str, unit: str) -> list[tuple]:
 
 def test_workflow_writes_every_check_with_one_row_per_observation(tiny):
     results = tiny / "results"
-    models = yaml.safe_load((tiny / "config" / "config.yaml").read_text())["models"]  # the fits in FITS
+    models = yaml.safe_load((tiny / "config" / "config.yaml").read_text())["models"]  # the fits in the plan (PLAN.fits)
     fits = sorted((p.parts[-3], p.parts[-2]) for p in (results / "fits").glob("*/*/idata.nc") if p.parts[-3] in models)
     assert ("placebo_adjusted", "joint") in fits and len(fits) >= 3
     summary = pd.read_csv(results / "checks" / "predictive_checks.csv")

@@ -31,14 +31,10 @@ SCHEMAS = {
     "outcomes": str(SCHEMA_DIR / "outcomes.schema.yaml"),
     "published": str(SCHEMA_DIR / "published.schema.yaml"),
 }
-# The fit plan (crpsmeta.plan), filled by validate_inputs(); FITS and LOSO are its parts.
+# The fit plan (crpsmeta.plan), filled by validate_inputs(): PLAN.fits are the (model, fit unit) pairs with
+# data (a fit unit is a timepoint, or "joint" for placebo_adjusted), PLAN.loso the studies left out one at a
+# time of each (criticism.influence).
 PLAN = Plan()
-# (model, fit unit) pairs with data, filled by validate_inputs(); a fit unit is
-# a timepoint, or "joint" for placebo_adjusted (both timepoints in one fit)
-FITS = []
-# (model, fit unit) -> the studies left out one at a time (criticism.influence),
-# filled by validate_inputs()
-LOSO = {}
 
 
 wildcard_constraints:
@@ -93,12 +89,11 @@ def validate_inputs():
         except InputValidationError as exc:
             issues += exc.issues
     _refuse(issues)
-    global PLAN, FITS, LOSO
+    global PLAN
     try:
         PLAN = make_plan(config, studies, outcomes)
     except NothingToFit as exc:
         raise WorkflowError(str(exc)) from None
-    FITS, LOSO = PLAN.fits, PLAN.loso
     for model, unit, reason in PLAN.skipped:
         print(f"NOTE: {model} at {unit} is skipped: {reason}.", file=sys.stderr)
     for note in PLAN.notes:
@@ -123,7 +118,7 @@ def sampler_settings():
 
 def fit_paths(pattern, models=None):
     """Expand a path pattern over the fits that have data (optionally only some models)."""
-    return [pattern.format(model=m, timepoint=t) for m, t in FITS if models is None or m in models]
+    return [pattern.format(model=m, timepoint=t) for m, t in PLAN.fits if models is None or m in models]
 
 
 def sensitivity_sets():
@@ -200,7 +195,7 @@ def comparison_inputs(wildcards):
 # -- criticism.smk: power scaling, sensitivity figure, leave-one-study-out --------
 def loso_paths(pattern, wildcards):
     """``pattern`` for every study left out of the fit named by ``wildcards``."""
-    studies = LOSO.get((wildcards.model, wildcards.timepoint), [])
+    studies = PLAN.loso.get((wildcards.model, wildcards.timepoint), [])
     return [pattern.format(model=wildcards.model, timepoint=wildcards.timepoint, study=s) for s in studies]
 
 
@@ -227,7 +222,7 @@ def criticism_outputs():
         "results/sensitivity/power_scaling.csv",
         "results/sensitivity/estimands.png",
     ]
-    for (model, unit), studies in LOSO.items():
+    for (model, unit), studies in PLAN.loso.items():
         if studies:
             outputs += [
                 f"results/influence/{model}/{unit}/{name}"
@@ -237,7 +232,7 @@ def criticism_outputs():
 
 
 # -- checks.smk: predictive checks ---------------------------------------------
-# LOO-PIT is run for crpsmeta.registry.LOO_PIT_MODELS only (their fits in FITS).
+# LOO-PIT is run for crpsmeta.registry.LOO_PIT_MODELS only (their fits in PLAN.fits).
 
 
 def loo_pit_paths(filename):
@@ -434,7 +429,7 @@ def validation_outputs():
 
 # ---- rule all ------------------------------------------------------------------
 def all_outputs():
-    models = {m for m, _ in FITS}
+    models = PLAN.models
     outputs = [
         "results/summaries/estimands.csv",
         "results/summaries/study_estimates.csv",
@@ -469,7 +464,7 @@ def sof_inputs(wildcards):
 
 def report_inputs(wildcards):
     """Everything the report page shows, by section (every path is an output of rule all or a data file)."""
-    models = {m for m, _ in FITS}
+    models = PLAN.models
     text, config_name = _config_text()
     inputs = {
         "sof": "results/report/summary_of_findings.csv",
@@ -503,7 +498,7 @@ def report_inputs(wildcards):
 def report_params(wildcards):
     """What the page says about the run that is not in a file: settings, fits, git state."""
     return {
-        "fits": [list(f) for f in FITS],
+        "fits": [list(f) for f in PLAN.fits],
         "skipped": [list(s) for s in PLAN.skipped],
         "notes": list(PLAN.notes),
         "prior_set": config["prior_set"],

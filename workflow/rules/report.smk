@@ -55,7 +55,7 @@ rule summary_of_findings:
     conda:
         "../envs/crpsmeta.yaml"
     params:
-        fits=FITS,
+        fits=PLAN.fits,
         prior_set=config["prior_set"],
         timepoints=config["timepoints"],
         interval=config["interval"],

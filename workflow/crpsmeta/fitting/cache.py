@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crpsmeta.fitting.record import read_record, write_record
+from crpsmeta.fitting.record import read_record, stamp, write_record
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # the code a fit's draws depend on: the models, how they are built and sampled, and the names they use
@@ -123,8 +123,6 @@ def fit_cached(
 ):
     """``fit_function(model, used, priors, sampler, seed=seed, options=options, attrs=attrs, **fit_kwargs)``,
     or the cached record of the same key with the job's ``attrs`` stamped on. Returns (record, hit)."""
-    from crpsmeta.fitting.record import stamp
-
     key = fit_key(model, used, priors, options, sampler, seed)
     idata = cache.load(key)
     hit = idata is not None
