@@ -22,34 +22,74 @@ def _split(used: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     return arms, contrasts, pains
 
 
+def _studies(used: pd.DataFrame) -> list[str]:
+    """The studies of ``used`` in the model's order (responder counts, contrasts, pain changes)."""
+    return list(dict.fromkeys(s for frame in _split(used) if len(frame) for s in frame["study_id"]))
+
+
+def _definitions(used: pd.DataFrame, reference: str) -> list[str]:
+    """The non-reference definition classes of ``used``'s responder counts, as the model orders them."""
+    arms = _split(used)[0]
+    return sorted(set(arms.get("definition_class", [])) - {reference})
+
+
+def prior_slots(options: dict):
+    """A function making a prior slot's Prior from its config mapping, in the form shared by every family
+    the slot takes across the run's prior sets (``options["prior_families"]``, slot -> families;
+    :func:`crpsmeta.models.priors.shared_slot`), so all prior sets of a model are one compiled structure."""
+    from crpsmeta.models.priors import prior_from_dict, shared_slot
+
+    families = options.get("prior_families") or {}
+    return lambda name, spec: shared_slot(prior_from_dict(spec), families.get(name))
+
+
 def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | None = None):
     """The PyMC model of ``model`` for the rows in ``used``.
 
     ``priors`` is the model's block of a prior set (config ``prior_sets.<set>.<model>``;
     placebo_map uses the pooled_rate block); ``options`` the model's config section.
+
+    ``options["prior_families"]`` (slot -> the families it takes across the run's prior sets) makes every
+    prior set one structure (:func:`crpsmeta.models.priors.shared_slot`).
+
+    ``options["leave_out"]`` names a study whose rows are masked out of the likelihood (a
+    leave-one-study-out refit, :mod:`crpsmeta.criticism.influence`). In ``placebo_adjusted`` the study
+    keeps its parameters (drawn from their prior, as no row informs them) and every definition class of
+    ``used`` keeps its offset, so the refit has the full fit's structure and shares its compiled model;
+    the posterior of every other parameter is that of a fit without the study's rows. The other models
+    simply drop the rows.
     """
     from crpsmeta.models.placebo_adjusted import PRIOR_NAMES, placebo_adjusted_model
     from crpsmeta.models.pooled_rate import pooled_rate_model
-    from crpsmeta.models.priors import prior_from_dict
 
     options = options or {}
+    slot = prior_slots(options)
+    leave_out = options.get("leave_out")
+    full = used
+    if leave_out is not None:
+        from crpsmeta.criticism.influence import leave_out as without
+
+        used = without(used, leave_out)
     if model in POOLED_ARM:
         return pooled_rate_model(
             used["responders"].to_numpy(),
             used["n"].to_numpy(),
             list(used["study_id"]),
-            mu_prior=prior_from_dict(priors["mu"]),
-            tau_prior=prior_from_dict(priors["tau"]),
+            mu_prior=slot("mu", priors["mu"]),
+            tau_prior=slot("tau", priors["tau"]),
         )
     if model == "placebo_adjusted":
         arms, contrasts, pains = _split(used)
+        reference = options.get("reference_definition", REFERENCE_DEFINITION)
         return placebo_adjusted_model(
             arms,
             contrasts,
             pains=pains,
-            priors={k: prior_from_dict(priors[k]) for k in PRIOR_NAMES},
+            priors={k: slot(k, priors[k]) for k in PRIOR_NAMES},
             definition_offset_sd=float(priors["definition_offset_sd"]),
-            reference_definition=options.get("reference_definition", REFERENCE_DEFINITION),
+            reference_definition=reference,
+            studies=_studies(full) if leave_out is not None else None,
+            definitions=_definitions(full, reference) if leave_out is not None else None,
         )
     if model in REGRESSION_MODELS:
         from crpsmeta.models.pooled_rate import build_regression

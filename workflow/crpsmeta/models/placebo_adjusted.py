@@ -77,6 +77,8 @@ def placebo_adjusted_model(
     definition_offset_sd: float,
     reference_definition: str = REFERENCE_DEFINITION,
     pains: pd.DataFrame | None = None,
+    studies: list[str] | None = None,
+    definitions: list[str] | None = None,
 ) -> pm.Model:
     """Build the placebo-adjusted model.
 
@@ -98,6 +100,11 @@ def placebo_adjusted_model(
     pains : DataFrame, optional
         One row per arm x timepoint with a pain change: ``study_id, arm,
         timepoint, d, se, nonrandomised`` (``d`` = standardised mean improvement).
+    studies, definitions : list of str, optional
+        The model's studies and non-reference definition classes, when they are more than the rows
+        show: a study without rows keeps its parameters, drawn from their prior (a leave-one-study-out
+        refit by likelihood mask, :func:`crpsmeta.models.build.build_model`, has the full fit's shapes and
+        so shares its compiled model).
     """
     pains = (
         pains
@@ -108,14 +115,20 @@ def placebo_adjusted_model(
     missing = set(PRIOR_NAMES) - set(priors)
     if missing:
         raise ValueError(f"missing priors: {', '.join(sorted(missing))}")
-    studies = list(
+    observed = list(
         dict.fromkeys(
             list(arms.get("study_id", [])) + list(contrasts.get("study_id", [])) + list(pains.get("study_id", []))
         )
     )
+    studies = list(studies) if studies is not None else observed
+    if not set(observed) <= set(studies):
+        raise ValueError(f"rows of studies not in the model's studies: {sorted(set(observed) - set(studies))}")
     s_idx = {s: i for i, s in enumerate(studies)}
     t_idx = {t: i for i, t in enumerate(TIMEPOINTS)}
-    definitions = sorted(set(arms.get("definition_class", [])) - {reference_definition})
+    seen = set(arms.get("definition_class", [])) - {reference_definition}
+    definitions = sorted(seen) if definitions is None else [c for c in definitions if c != reference_definition]
+    if not seen <= set(definitions):
+        raise ValueError(f"definition classes not in the model's definitions: {sorted(seen - set(definitions))}")
     d_idx = {c: i + 1 for i, c in enumerate(definitions)}  # 0 = reference
 
     coords = {

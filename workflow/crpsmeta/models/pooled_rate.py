@@ -119,9 +119,11 @@ def build_regression(model: str, used: pd.DataFrame, priors: dict, options: dict
     holds ``coefficient_prior`` (a prior mapping, default Normal(0, 1)) and
     ``levels`` (grouping of a categorical covariate's values).
     """
+    from crpsmeta.models.build import prior_slots
     from crpsmeta.models.priors import prior_from_dict
 
     options = options or {}
+    slot = prior_slots(options)
     covariate = covariate_of(model)
     dmat = design(used, covariate, options.get("levels"))
     beta = prior_from_dict(options.get("coefficient_prior", {"family": "normal", "mean": 0.0, "sd": 1.0}))
@@ -130,8 +132,8 @@ def build_regression(model: str, used: pd.DataFrame, priors: dict, options: dict
         used["n"].to_numpy(),
         list(used["study_id"]),
         dmat,
-        mu_prior=prior_from_dict(priors["mu"]),
-        tau_prior=prior_from_dict(priors["tau"]),
+        mu_prior=slot("mu", priors["mu"]),
+        tau_prior=slot("tau", priors["tau"]),
         beta_prior=beta,
     )
 

@@ -118,7 +118,119 @@ class RobustNormal(Prior):
         )
 
 
+# Families that can share one slot of a compiled model, its family chosen by data (see shared_slot).
+LOCATION_FAMILIES = ("normal", "robust_normal")
+SCALE_FAMILIES = ("half_normal", "half_cauchy", "lognormal")
+
+
+@dataclass(frozen=True)
+class PositiveScale(Prior):
+    """One of several positive families in one slot, the family chosen by a data index.
+
+    ``family_index`` indexes ``candidates``; ``a`` and ``b`` are that family's parameters (scale and 1 for
+    half_normal and half_cauchy; meanlog and sdlog for lognormal). The log density is a switch over the
+    candidates' log densities, each computed with safe parameters when not chosen (so no branch makes a
+    NaN gradient); draws come from the chosen family; the variable is sampled on the log scale, as each
+    of these families is in PyMC. A model whose prior sets put, say, a lognormal and a half-normal on
+    ``tau`` thus has one structure for all of them, compiled once.
+    """
+
+    family_index: float
+    a: float
+    b: float
+    candidates: tuple = SCALE_FAMILIES
+    family = "positive_scale"
+
+    def hyperparameters(self) -> dict[str, float]:
+        return {"family_index": float(self.family_index), "a": float(self.a), "b": float(self.b)}
+
+    def __str__(self) -> str:
+        chosen = self.candidates[int(self.family_index)]
+        args = ("meanlog", "sdlog") if chosen == "lognormal" else ("scale",)
+        values = (self.a, self.b)[: len(args)]
+        return f"{_FAMILIES[chosen].__name__}({', '.join(f'{k}={v:g}' for k, v in zip(args, values))})"
+
+    def _rv(self, pm, name, data, **kwargs):
+        import pytensor.tensor as pt
+        from pymc.distributions.transforms import log
+
+        candidates = tuple(self.candidates)
+
+        def branches(idx, a, b):
+            """Each candidate's (chosen, distribution, support point), its parameters made safe when not chosen."""
+            out = []
+            for i, fam in enumerate(candidates):
+                chosen = pt.eq(idx, i)
+                a_i, b_i = pt.switch(chosen, a, 1.0), pt.switch(chosen, b, 1.0)
+                if fam == "half_normal":
+                    out.append((chosen, pm.HalfNormal.dist(sigma=a_i), a_i))
+                elif fam == "half_cauchy":
+                    out.append((chosen, pm.HalfCauchy.dist(beta=a_i), a_i))
+                else:
+                    out.append((chosen, pm.LogNormal.dist(mu=a_i, sigma=b_i), pt.exp(a_i + b_i**2 / 2)))
+            return out
+
+        def pick(pairs):
+            result = pairs[-1][1]
+            for chosen, value in reversed(pairs[:-1]):
+                result = pt.switch(chosen, value, result)
+            return result
+
+        def logp(value, idx, a, b):
+            return pick([(chosen, pm.logp(dist, value)) for chosen, dist, _ in branches(idx, a, b)])
+
+        def support_point(rv, size, idx, a, b):
+            point = pick([(chosen, point) for chosen, _, point in branches(idx, a, b)])
+            return point if rv.ndim == 0 else pt.full_like(rv, point)
+
+        def random(idx, a, b, rng=None, size=None):
+            fam = candidates[int(idx)]
+            if fam == "half_normal":
+                return abs(rng.normal(0.0, a, size=size))
+            if fam == "half_cauchy":
+                return abs(a * rng.standard_cauchy(size=size))
+            return rng.lognormal(a, b, size=size)
+
+        return pm.CustomDist(
+            name,
+            data["family_index"],
+            data["a"],
+            data["b"],
+            logp=logp,
+            random=random,
+            support_point=support_point,
+            transform=log,
+            **kwargs,
+        )
+
+
 _FAMILIES = {cls.family: cls for cls in (Normal, HalfNormal, HalfCauchy, LogNormal, Beta, RobustNormal)}
+
+
+def shared_slot(prior: Prior, candidates) -> Prior:
+    """``prior`` in a form every family of ``candidates`` (a slot's families across prior sets) shares.
+
+    - Only one candidate, or families that cannot share a slot: ``prior`` itself.
+    - normal and robust_normal: a robust mixture (a normal is the mixture with weight 1, whose second
+      component then adds nothing to the density).
+    - half_normal, half_cauchy, lognormal: :class:`PositiveScale` with the family as a data index.
+
+    The density is the same function of the parameter as ``prior``'s; what is shared is the compiled
+    model, so fits under every prior set of a model are one structure (nutpie compiles it once).
+    """
+    families = tuple(sorted(set(candidates or ())))
+    if len(families) < 2 or prior.family not in families:
+        return prior
+    if set(families) <= set(LOCATION_FAMILIES):
+        if isinstance(prior, Normal):
+            return RobustNormal(prior.mean, prior.sd, 1.0, prior.mean, prior.sd)
+        return prior
+    if set(families) <= set(SCALE_FAMILIES):
+        index = families.index(prior.family)
+        if isinstance(prior, LogNormal):
+            return PositiveScale(index, prior.meanlog, prior.sdlog, families)
+        return PositiveScale(index, prior.scale, 1.0, families)
+    return prior
 
 
 def prior_from_dict(spec: dict) -> Prior:
