@@ -355,15 +355,18 @@ def _snakemake(workdir: Path, what: str, *args: str, env: dict | None = None) ->
     if run.returncode:
         raise SystemExit(f"snakemake failed in {workdir}:\n{run.stderr[-3000:]}")
     steps = re.findall(r"(\d+) of (\d+) steps", run.stderr)
-    # fit jobs of this run (their logs written since it started), and how many took a cached record
+    # fit jobs of this run (their logs written since it started): each fit's line says whether it sampled or
+    # took a cached record, and each job's last line how many models nutpie compiled
     logs = [p for p in (workdir / "results" / "logs" / "fit").rglob("*.log") if p.stat().st_mtime >= started]
-    reused = sum("reused the cached record" in p.read_text(encoding="utf-8") for p in logs)
+    texts = [p.read_text(encoding="utf-8") for p in logs]
     row = {
         "run": what,
         "wall_s": wall,
         "jobs": steps[-1][1] if steps else 0,
-        "fits_sampled": len(logs) - reused,
-        "fits_reused": reused,
+        "fit_jobs": len(logs),
+        "fits_sampled": sum(len(re.findall(r"^== .*: sampled$", t, re.M)) for t in texts),
+        "fits_reused": sum(len(re.findall(r"^== .*: reused from the fit cache$", t, re.M)) for t in texts),
+        "compiles": sum(int(n) for t in texts for n in re.findall(r"'compiled': (\d+)", t)),
         "peak_rss_mb_one_process": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
     print(json.dumps(row), flush=True)
@@ -445,10 +448,23 @@ def bench_workflow() -> str:
     shutil.rmtree(work, ignore_errors=True)
     return (
         "### The whole analysis (`snakemake --cores 2`, rule all, on a copy of config/ and data/)\n\n"
-        "`jobs`: Snakemake jobs the run executed. `fits_sampled`/`fits_reused`: fit jobs that sampled, and "
-        "those that took their record from the fit cache (`fit_cache`). `peak_rss_mb_one_process`: the largest "
-        "resident memory of any one process so far (cumulative over the runs).\n\n"
-        + table(rows, ["run", "wall_s", "jobs", "fits_sampled", "fits_reused", "peak_rss_mb_one_process"])
+        "`jobs`: Snakemake jobs the run executed; `fit_jobs`: those of them that fit (one per model structure). "
+        "`fits_sampled`/`fits_reused`: fits that sampled, and those that took their record from the fit cache "
+        "(`fit_cache`). `compiles`: nutpie compiles in the run's fit jobs. `peak_rss_mb_one_process`: the "
+        "largest resident memory of any one process so far (cumulative over the runs).\n\n"
+        + table(
+            rows,
+            [
+                "run",
+                "wall_s",
+                "jobs",
+                "fit_jobs",
+                "fits_sampled",
+                "fits_reused",
+                "compiles",
+                "peak_rss_mb_one_process",
+            ],
+        )
     )
 
 
@@ -465,6 +481,8 @@ def bench_threads() -> str:
         if name != cfg["prior_set"]
     ]
 
+    cfg["fit_cache"] = False  # every run samples the fits anew
+
     def threads(n: int) -> None:
         cfg["sampler"]["threads"] = n
         cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -475,7 +493,11 @@ def bench_threads() -> str:
     for n in (1, 2):
         threads(n)
         # targets before --forcerun, which takes every argument after it
-        rows.append(_snakemake(work, f"sampler.threads: {n}", *targets, "--forcerun", "fit_sensitivity", env=env))
+        rows.append(
+            _snakemake(
+                work, f"sampler.threads: {n}", *targets, "--forcerun", "fit_placebo_adjusted_joint_sensitivity", env=env
+            )
+        )
     shutil.rmtree(work, ignore_errors=True)
     return (
         f"### Fit jobs at one thread or two (`snakemake --cores 2`, the {len(targets)} other prior sets' "

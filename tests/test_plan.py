@@ -58,3 +58,32 @@ def test_settings_for_the_jobs(shipped_config):
     thresholds = plan.validation_thresholds(cfg)
     assert thresholds["r_hat"] == {"max": cfg["validation"]["diagnostics"]["r_hat"], "on_failure": "warn"}
     assert thresholds["ess_bulk"] == {"min": cfg["validation"]["diagnostics"]["ess_bulk"], "on_failure": "warn"}
+
+
+def test_fit_batches_hold_every_fit_of_the_run_once_in_jobs_by_structure(shipped_config, shipped_tables):
+    """Every planned fit under every prior set, every leave-one-study-out refit and every fitted regression
+    is in exactly one job; a job holds one model and fit unit (the regressions' job excepted), and the
+    primary set's fits and the other sets' are in different jobs."""
+    from crpsmeta.plan import fit_batches, labelled_seed, make_plan, sensitivity_sets
+
+    config = shipped_config
+    made = make_plan(config, *shipped_tables)
+    batches = fit_batches(config, made)
+    fits = [spec for specs in batches.values() for spec in specs]
+    assert len(fits) == len(set(fits))
+    sets = sensitivity_sets(config)
+    expected = {(m, u, s, None) for m, u in made.fits for s in sets}
+    expected |= {(m, u, config["prior_set"], study) for (m, u), studies in made.loso.items() for study in studies}
+    expected |= {(p["model"], p["timepoint"], config["prior_set"], None) for p in made.regressions if p["fitted"]}
+    assert {(f.model, f.unit, f.prior_set, f.leave_out) for f in fits} == expected
+    for name, specs in batches.items():
+        if name != "regressions":
+            assert len({(f.model, f.unit) for f in specs}) == 1, name
+            assert len({f.prior_set == config["prior_set"] for f in specs}) == 1, name
+    # seeds are those of one job per fit (crpsmeta.plan.labelled_seed with the left-out study as "study")
+    refit = next(f for f in fits if f.leave_out)
+    assert refit.seed(config["seed"]) == labelled_seed(
+        config["seed"], refit.model, refit.prior_set, refit.unit, {"study": refit.leave_out}
+    )
+    one_set = fit_batches({**config, "sensitivity_prior_sets": [config["prior_set"]]}, made)
+    assert not any(name.endswith("_sensitivity") for name in one_set)

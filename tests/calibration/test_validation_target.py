@@ -284,15 +284,14 @@ def test_validate_dry_run_shows_the_dag(tmp_path):
     run = snakemake(work, "validate", "-n")
     assert run.returncode == 0, run.stderr[-3000:]
     jobs = _jobs(run.stdout)
-    # one fit job per scenario: its replicates share a process and one compiled model
+    # one fit job per scenario: its replicates share a process and one compiled model, and are gated there
     assert jobs == {
         "validation_simulate": 6,
         "fit_validation": 2,
-        "diagnose_validation": 6,
         "validation_scores": 2,
         "validation_report": 1,
         "validate": 1,
-        "total": 18,
+        "total": 12,
     }
     # replicates fitted by the fit rule under the primary prior set, pooled_rate as one timepoint
     assert "results/validation/fits/adjusted_small/placebo_adjusted/joint/default/003/idata.nc" in run.stdout

@@ -120,19 +120,18 @@ def test_the_check_flags_warnings_and_passes_snakemake_lines():
 Job stats:
 job                             count
 ----------------------------  -------
-fit                                 5
+fit_pooled_rate_immediate           1
 total                              63
 
 [Tue Dec  1 02:43:26 2026]
-localrule fit:
+localrule fit_pooled_rate_immediate:
     input: results/data/pooled_rate/immediate/used.csv
     output: results/fits/pooled_rate/immediate/idata.nc
-    log: results/logs/fit/pooled_rate/immediate.log
+    log: results/logs/fit/pooled_rate_immediate.log
     jobid: 12
     reason: Missing output files: results/fits/pooled_rate/immediate/idata.nc
-    wildcards: model=pooled_rate, timepoint=immediate
     resources: tmpdir=/tmp
-Finished jobid: 12 (Rule: fit)
+Finished jobid: 12 (Rule: fit_pooled_rate_immediate)
 12 of 63 steps (19%) done
 NOTE: placebo_map at immediate is skipped: no included placebo arm reports a responder count at immediate.
 Complete log(s): /tmp/w/.snakemake/log/2026-12-01T024322.305792.snakemake.log
@@ -150,7 +149,7 @@ Elapsed time: 0:08:50.660694
         "Traceback (most recent call last):",
         "RuntimeWarning: divide by zero encountered in log",
         "WARNING (pytensor.tensor.blas): Using NumPy C-API based implementation for BLAS functions.",
-        "Error in rule fit:",
+        "Error in rule fit_pooled_rate_immediate:",
         "    input: FutureWarning: something",  # a warning inside an allowed banner field
         "sampling 2 chains, 0 divergences",
     ]  # anything else a job prints

@@ -186,9 +186,8 @@ def test_killed_run_leaves_nothing_complete_and_a_rerun_gives_identical_numbers(
     # with it (profiles/default: rerun-incomplete), the plan remakes the fit
     plan = snakemake(workdir, "--dry-run", TARGETS[0])
     shown = plan.stdout + plan.stderr
-    assert plan.returncode == 0 and re.search(rf"rule fit:\n(?:\s+\w+: .*\n)*?\s+output: {re.escape(FIT)}", shown), (
-        shown
-    )
+    fit_job = rf"rule fit_\w+:\n(?:\s+\w+: .*\n)*?\s+output: [^\n]*{re.escape(FIT)}"
+    assert plan.returncode == 0 and re.search(fit_job, shown), shown
 
     # the killed run's lock is still there, and Snakemake cannot tell it from a running one: it refuses, and
     # says how to remove it (the README's recovery steps are this: unlock, then the same command)
@@ -277,6 +276,7 @@ def test_adding_a_study_resamples_only_the_fits_whose_rows_it_changes(tiny, tiny
     """A new single-arm series reporting only at follow-up: every fit job of pooled_rate runs again (its data
     file is rewritten), but the immediate fit's rows, priors, sampler and seed are unchanged, so it reuses its
     cached record (the same draws); the follow-up fit, whose rows gained the study, is sampled anew."""
+    jobs = ("fit_pooled_rate_immediate", "fit_pooled_rate_followup")
     workdir = tiny_copy
     with open(workdir / "data" / "studies.csv", "a", encoding="utf-8") as fh:
         fh.write("NewSeries2026,A new series (test),,,case_series,true,,,racemic,,,,,,,,test row,primary,,\n")
@@ -299,7 +299,7 @@ def test_adding_a_study_resamples_only_the_fits_whose_rows_it_changes(tiny, tiny
     fits = {tp: f"results/fits/pooled_rate/{tp}/idata.nc" for tp in ("immediate", "followup")}
     run = snakemake(workdir, *fits.values())
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "rule fit:" in run.stderr and run.stderr.count("rule fit:") == 2, "both fit jobs should run again"
+    assert all(run.stderr.count(f"rule {job}:") == 1 for job in jobs), "both fit jobs should run again"
     after = {tp: az.from_netcdf(workdir / path) for tp, path in fits.items()}
     assert after["immediate"].posterior.attrs["fit_cache"] == "hit"
     assert after["followup"].posterior.attrs["fit_cache"] == "miss"

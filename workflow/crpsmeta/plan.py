@@ -14,6 +14,10 @@ A plan says:
 - ``loso``: for the influence model's fits, the studies left out one at a time;
 - ``regressions``: every meta-regression and small-study regression of config
   (covariate x timepoint), its number of studies and whether it can be fitted.
+
+:func:`fit_batches` then groups every fit of a run (each planned fit under every prior set, the
+leave-one-study-out refits, the regressions) into the jobs that sample them: one job per model
+structure, so that nutpie compiles each structure once per run.
 """
 
 from __future__ import annotations
@@ -215,3 +219,70 @@ def validation_thresholds(config: dict) -> dict:
         name: {DIAGNOSTICS[name]: value, "on_failure": "warn"}
         for name, value in config["validation"]["diagnostics"].items()
     }
+
+
+# ---- fit jobs: the run's fits, grouped by model structure ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """One fit of a run: a model at a fit unit under a prior set, possibly without one study.
+
+    ``role`` is ``primary`` (the primary prior set), ``sensitivity`` (another prior set), ``influence``
+    (a leave-one-study-out refit under the primary set) or ``regression`` (a meta-regression or
+    small-study fit, primary set only).
+    """
+
+    model: str
+    unit: str
+    prior_set: str
+    role: str
+    leave_out: str | None = None
+
+    def seed(self, base_seed: int) -> int:
+        """The fit's seed (:func:`labelled_seed`; a refit's left-out study is its ``study`` label)."""
+        others = {"study": self.leave_out} if self.leave_out is not None else None
+        return labelled_seed(base_seed, self.model, self.prior_set, self.unit, others)
+
+
+def prior_families(config: dict, model: str) -> dict[str, list[str]]:
+    """Each prior slot of ``model`` that takes more than one family across the prior sets fitted
+    (:func:`sensitivity_sets`), with those families: the model is built so that every one of them shares
+    one compiled structure (:func:`crpsmeta.models.priors.shared_slot`)."""
+    from crpsmeta.registry import priors_block
+
+    families: dict[str, set[str]] = {}
+    for name in sensitivity_sets(config):
+        for slot, prior in priors_block(config["prior_sets"][name], model).items():
+            if isinstance(prior, dict):
+                families.setdefault(slot, set()).add(prior["family"])
+    return {slot: sorted(found) for slot, found in families.items() if len(found) > 1}
+
+
+def fit_batches(config: dict, plan: Plan) -> dict[str, list[FitSpec]]:
+    """Every fit of the run, grouped into jobs by model structure (name -> fits, in fitting order).
+
+    A planned fit (model x fit unit) under every prior set and every leave-one-study-out refit of it is
+    one structure: prior families and hyperparameters are data (:func:`prior_families`) and a refit masks
+    its study's rows (:func:`crpsmeta.models.build.build_model`), so a job holding several of them
+    compiles it once. The jobs are:
+
+    - ``<model>_<unit>``: the primary fit and its leave-one-study-out refits;
+    - ``<model>_<unit>_sensitivity``: the same fit under every other prior set, so that an edit in a
+      sensitivity set re-runs this job only, and the primary fit's downstream jobs not at all;
+    - ``regressions``: every meta-regression and small-study fit (one structure each, fitted once), in one
+      job to spare a process start per fit.
+    """
+    primary = config["prior_set"]
+    others = [name for name in sensitivity_sets(config) if name != primary]
+    batches: dict[str, list[FitSpec]] = {}
+    for model, unit in plan.fits:
+        batches[f"{model}_{unit}"] = [FitSpec(model, unit, primary, "primary")] + [
+            FitSpec(model, unit, primary, "influence", study) for study in plan.loso.get((model, unit), [])
+        ]
+        if others:
+            batches[f"{model}_{unit}_sensitivity"] = [FitSpec(model, unit, name, "sensitivity") for name in others]
+    regressions = [FitSpec(p["model"], p["timepoint"], primary, "regression") for p in plan.regressions if p["fitted"]]
+    if regressions:
+        batches["regressions"] = regressions
+    return batches

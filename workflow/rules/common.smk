@@ -12,6 +12,8 @@ from crpsmeta.registry import LOO_PIT_MODELS, POOLED_ARM, fit_units, priors_bloc
 from crpsmeta.vocabulary import JOINT, TIMEPOINTS
 from crpsmeta.fitting.record import git_state
 from crpsmeta.plan import NothingToFit, Plan, influence_thresholds, make_plan, simulation_seed
+from crpsmeta.plan import fit_batches as plan_fit_batches
+from crpsmeta.plan import prior_families as plan_prior_families
 from crpsmeta.plan import sensitivity_sets as plan_sensitivity_sets
 from crpsmeta.plan import validation_thresholds as plan_validation_thresholds
 from crpsmeta.plan import check_seed as plan_check_seed
@@ -112,13 +114,79 @@ def fit_cache_dir():
 
 
 def sampler_settings():
-    """The sampler block a fit records (sampler.threads is how many cores the job asks for, not a setting)."""
-    return {key: value for key, value in config["sampler"].items() if key != "threads"}
+    """The sampler block a fit records (sampler.threads is how many cores the job asks for, and max_draws how
+    far a fit job may raise the draws, not settings of one sampling)."""
+    return {key: value for key, value in config["sampler"].items() if key not in ("threads", "max_draws")}
 
 
 def fit_paths(pattern, models=None):
     """Expand a path pattern over the fits that have data (optionally only some models)."""
     return [pattern.format(model=m, timepoint=t) for m, t in PLAN.fits if models is None or m in models]
+
+
+# -- fit.smk: one job per model structure ----------------------------------------
+def fit_batches():
+    """The run's fits grouped into jobs (crpsmeta.plan.fit_batches on this run's config and plan)."""
+    return plan_fit_batches(config, PLAN)
+
+
+def fit_spec_paths(spec):
+    """Where one fit's record, gate table and summaries go (and a refit's kept rows); a regression has no
+    summaries."""
+    m, u = spec.model, spec.unit
+    if spec.leave_out is not None:
+        base = ["results", "influence", "{step}", m, u, f"without_{spec.leave_out}"]
+    elif spec.prior_set != config["prior_set"]:
+        base = ["results", "sensitivity", spec.prior_set, "{step}", m, u]
+    else:
+        base = ["results", "{step}", m, u]
+
+    def where(step, name):
+        return str(Path(*base, name)).replace("{step}", step)
+
+    paths = {"idata": where("fits", "idata.nc"), "diagnostics": where("diagnostics", "diagnostics.csv")}
+    if spec.role != "regression":  # a regression's tables come from its record (regression.smk)
+        paths["estimands"] = where("summaries", "estimands.csv")
+        paths["studies"] = where("summaries", "study_estimates.csv")
+    if spec.leave_out is not None:
+        paths["used"] = where("data", "used.csv")
+    return paths
+
+
+def batch_inputs(fits):
+    """The rows a fit job reads: each fit's unit's used.csv (written by rule model_inputs)."""
+    return sorted({f"results/data/{s.model}/{s.unit}/used.csv" for s in fits})
+
+
+def batch_outputs(fits, *kinds):
+    """The paths of ``kinds`` (idata, diagnostics, estimands, studies, used) of every fit of a job."""
+    return [path for s in fits for kind, path in fit_spec_paths(s).items() if kind in kinds]
+
+
+def batch_runtime(fits):
+    """Minutes a cluster may give a fit job: 10 to start and compile, and 10 per fit (a shipped placebo_adjusted
+    fit samples in well under a minute on one core)."""
+    return 10 + 10 * len(fits)
+
+
+def batch_fits(fits):
+    """Everything a fit job needs to know of each of its fits (the rule's params)."""
+    return [
+        {
+            "model": s.model,
+            "unit": s.unit,
+            "prior_set": s.prior_set,
+            "leave_out": s.leave_out,
+            "seed": s.seed(config["seed"]),
+            "priors": priors_block(config["prior_sets"][s.prior_set], s.model),
+            "options": model_options(s.model),
+            "prior_families": plan_prior_families(config, s.model) if s.role != "regression" else {},
+            "thresholds": loso_thresholds() if s.role == "influence" else config["diagnostics"],
+            "used": f"results/data/{s.model}/{s.unit}/used.csv",
+            "paths": fit_spec_paths(s),
+        }
+        for s in fits
+    ]
 
 
 def sensitivity_sets():
@@ -347,7 +415,8 @@ def validation_replicates():
 
 
 def validation_path(step, scenario, rep, filename):
-    """A replicate's fit or diagnostics path; its wildcards (model, fit unit, prior set) feed rule fit's params.
+    """A replicate's fit or diagnostics path; its wildcards (model, fit unit, prior set) feed fit_validation's
+    params.
 
     pooled_rate is the same model at both timepoints, so its replicates are fitted as ``immediate``.
     """

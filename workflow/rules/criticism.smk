@@ -53,54 +53,6 @@ rule sensitivity_figure:
         "../scripts/sensitivity_figure.py"
 
 
-rule leave_one_out_inputs:
-    input:
-        used="results/data/{model}/{timepoint}/used.csv",
-    output:
-        used="results/influence/data/{model}/{timepoint}/without_{study}/used.csv",
-    log:
-        "results/logs/leave_one_out_inputs/{model}/{timepoint}/without_{study}.log",
-    conda:
-        "../envs/crpsmeta.yaml"
-    script:
-        "../scripts/leave_one_out_inputs.py"
-
-
-use rule fit as fit_leave_one_out with:
-    input:
-        used="results/influence/data/{model}/{timepoint}/without_{study}/used.csv",
-        studies=STUDIES_CSV,
-        outcomes=OUTCOMES_CSV,
-    output:
-        idata="results/influence/fits/{model}/{timepoint}/without_{study}/idata.nc",
-    log:
-        "results/logs/fit/influence/{model}/{timepoint}/without_{study}.log",
-
-
-use rule diagnose as diagnose_leave_one_out with:
-    input:
-        idata="results/influence/fits/{model}/{timepoint}/without_{study}/idata.nc",
-    output:
-        table="results/influence/diagnostics/{model}/{timepoint}/without_{study}/diagnostics.csv",
-    log:
-        "results/logs/diagnose/influence/{model}/{timepoint}/without_{study}.log",
-    params:
-        thresholds=loso_thresholds(),
-        prior_set=prior_set_of,
-
-
-use rule summarize_fit as summarize_leave_one_out with:
-    input:
-        idata="results/influence/fits/{model}/{timepoint}/without_{study}/idata.nc",
-        diagnostics="results/influence/diagnostics/{model}/{timepoint}/without_{study}/diagnostics.csv",
-        used="results/influence/data/{model}/{timepoint}/without_{study}/used.csv",
-    output:
-        estimands="results/influence/summaries/{model}/{timepoint}/without_{study}/estimands.csv",
-        studies="results/influence/summaries/{model}/{timepoint}/without_{study}/study_estimates.csv",
-    log:
-        "results/logs/summarize_fit/influence/{model}/{timepoint}/without_{study}.log",
-
-
 rule collect_leave_one_out:
     input:
         unpack(loso_inputs),

@@ -1,53 +1,35 @@
-rule fit:
-    input:
-        used="results/data/{model}/{timepoint}/used.csv",
-        studies=STUDIES_CSV,
-        outcomes=OUTCOMES_CSV,
-    output:
-        idata="results/fits/{model}/{timepoint}/idata.nc",
-    log:
-        "results/logs/fit/{model}/{timepoint}.log",
-    conda:
-        "../envs/crpsmeta.yaml"
-    threads: config["sampler"]["threads"]
-    params:
-        priors=priors_for,
-        prior_set=prior_set_of,
-        options=options_for,
-        sampler=sampler_settings(),
-        seed=seed_for,
-        cache=fit_cache_dir(),
-    script:
-        "../scripts/fit.py"
+# Fits: one job per model structure (crpsmeta.plan.fit_batches). A job samples each of its fits (or takes
+# it from the fit cache), writes its record, checks its convergence gate and writes its summaries, so nutpie
+# compiles each structure once per job and no light job re-reads a record for its gate or summaries.
+# Jobs: fit_<model>_<unit> (the primary fit and its leave-one-study-out refits), fit_<model>_<unit>_sensitivity
+# (the other prior sets) and fit_regressions.
 
 
-use rule fit as fit_sensitivity with:
-    output:
-        idata="results/sensitivity/{prior_set}/fits/{model}/{timepoint}/idata.nc",
-    log:
-        "results/logs/fit/sensitivity/{prior_set}/{model}/{timepoint}.log",
+for batch, fits in fit_batches().items():
 
-
-rule diagnose:
-    input:
-        idata="results/fits/{model}/{timepoint}/idata.nc",
-    output:
-        table="results/diagnostics/{model}/{timepoint}/diagnostics.csv",
-    log:
-        "results/logs/diagnose/{model}/{timepoint}.log",
-    conda:
-        "../envs/crpsmeta.yaml"
-    params:
-        thresholds=config["diagnostics"],
-        prior_set=prior_set_of,
-    script:
-        "../scripts/diagnose.py"
-
-
-use rule diagnose as diagnose_sensitivity with:
-    input:
-        idata="results/sensitivity/{prior_set}/fits/{model}/{timepoint}/idata.nc",
-    output:
-        table="results/sensitivity/{prior_set}/diagnostics/{model}/{timepoint}/diagnostics.csv",
-    log:
-        "results/logs/diagnose/sensitivity/{prior_set}/{model}/{timepoint}.log",
+    rule:
+        name:
+            f"fit_{batch}"
+        input:
+            used=batch_inputs(fits),
+            studies=STUDIES_CSV,
+            outcomes=OUTCOMES_CSV,
+        output:
+            idata=batch_outputs(fits, "idata"),
+            tables=batch_outputs(fits, "diagnostics", "estimands", "studies", "used"),
+        log:
+            f"results/logs/fit/{batch}.log",
+        conda:
+            "../envs/crpsmeta.yaml"
+        threads: config["sampler"]["threads"]
+        resources:
+            runtime=batch_runtime(fits),
+            mem_mb=4000,
+        params:
+            fits=batch_fits(fits),
+            sampler=sampler_settings(),
+            max_draws=config["sampler"]["max_draws"],
+            summary=summary_options(),
+            cache=fit_cache_dir(),
+        script:
+            "../scripts/fit_batch.py"

@@ -1,6 +1,6 @@
 # Small-study effects (funnel plot, Egger-type regression) and meta-regression.
-# The fits themselves are made by rule fit (results/fits/regression_<covariate>/<timepoint>/)
-# and gated by rule diagnose; the rules here only summarise and draw them.
+# The fits themselves are made and gated by the fit job fit_regressions (fit.smk:
+# results/fits/regression_<covariate>/<timepoint>/); the rules here only summarise and draw them.
 
 
 rule regression_meta_table:

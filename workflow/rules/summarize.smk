@@ -1,34 +1,3 @@
-rule summarize_fit:
-    input:
-        idata="results/fits/{model}/{timepoint}/idata.nc",
-        diagnostics="results/diagnostics/{model}/{timepoint}/diagnostics.csv",
-        used="results/data/{model}/{timepoint}/used.csv",
-    output:
-        estimands="results/summaries/{model}/{timepoint}/estimands.csv",
-        studies="results/summaries/{model}/{timepoint}/study_estimates.csv",
-    log:
-        "results/logs/summarize_fit/{model}/{timepoint}.log",
-    conda:
-        "../envs/crpsmeta.yaml"
-    params:
-        prior_set=prior_set_of,
-        options=summary_options(),
-    script:
-        "../scripts/summarize_fit.py"
-
-
-use rule summarize_fit as summarize_fit_sensitivity with:
-    input:
-        idata="results/sensitivity/{prior_set}/fits/{model}/{timepoint}/idata.nc",
-        diagnostics="results/sensitivity/{prior_set}/diagnostics/{model}/{timepoint}/diagnostics.csv",
-        used="results/data/{model}/{timepoint}/used.csv",
-    output:
-        estimands="results/sensitivity/{prior_set}/summaries/{model}/{timepoint}/estimands.csv",
-        studies="results/sensitivity/{prior_set}/summaries/{model}/{timepoint}/study_estimates.csv",
-    log:
-        "results/logs/summarize_fit/sensitivity/{prior_set}/{model}/{timepoint}.log",
-
-
 rule collect_summaries:
     input:
         estimands=fit_paths("results/summaries/{model}/{timepoint}/estimands.csv"),

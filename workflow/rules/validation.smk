@@ -3,8 +3,8 @@
 #
 #   validation_simulate   one replicate: truth drawn from the prior, data of the scenario's design
 #   fit_validation        every replicate of a scenario in one process (validation sampler, one thread):
-#                         the replicates share one model structure, so nutpie compiles once
-#   diagnose_validation   rule diagnose, every gate demoted to a warning (failures are counted)
+#                         the replicates share one model structure, so nutpie compiles once; each is
+#                         gated there, every gate demoted to a warning (failures are counted)
 #   validation_scores     per scenario: each replicate's interval, coverage and SBC rank per parameter
 #   validation_report     coverage, bias, SBC tables and figures over all scenarios
 #   validate              fails naming scenario, parameter, coverage and tolerance; else writes PASSED
@@ -32,6 +32,10 @@ rule fit_validation:
             "results/validation/fits/{{scenario}}/{{model}}/{{timepoint}}/{{prior_set}}/{rep}/idata.nc",
             rep=validation_replicates(),
         ),
+        diagnostics=expand(
+            "results/validation/diagnostics/{{scenario}}/{{model}}/{{timepoint}}/{{prior_set}}/{rep}/diagnostics.csv",
+            rep=validation_replicates(),
+        ),
     log:
         "results/logs/fit/validation/{scenario}/{model}/{timepoint}/{prior_set}.log",
     conda:
@@ -43,19 +47,9 @@ rule fit_validation:
         prior_set=prior_set_of,
         options=options_for,
         sampler=config["validation"]["sampler"],
+        thresholds=validation_thresholds(),
     script:
         "../scripts/fit_replicates.py"
-
-
-use rule diagnose as diagnose_validation with:
-    input:
-        idata="results/validation/fits/{scenario}/{model}/{timepoint}/{prior_set}/{rep}/idata.nc",
-    output:
-        table="results/validation/diagnostics/{scenario}/{model}/{timepoint}/{prior_set}/{rep}/diagnostics.csv",
-    log:
-        "results/logs/diagnose/validation/{scenario}/{model}/{timepoint}/{prior_set}/{rep}.log",
-    params:
-        thresholds=validation_thresholds(),
 
 
 rule validation_scores:
