@@ -141,6 +141,135 @@ def _one(args) -> dict:
     }
 
 
+def _route(args) -> dict:
+    """Fit placebo_adjusted on the shipped data under each of ``args.reps`` (prior sets, comma-separated), in turn,
+    in this one process, by one sampling route; returns each fit's seconds (build, compile and sample)."""
+    t_start = time.perf_counter()
+    route = args.backend
+    if route != "nutpie":
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", os.environ["BENCH_XLA_CACHE"])
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    import pymc as pm
+    import yaml
+
+    from crpsmeta.fitting.sampling import SamplerSettings, sample_posterior
+    from crpsmeta.inputs.selection import model_inputs
+    from crpsmeta.inputs.tables import load_tables
+    from crpsmeta.models.build import build_model
+    from crpsmeta.plan import model_options, prior_families
+    from crpsmeta.registry import priors_block
+
+    config = _config()
+    schemas = {
+        n: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{n}.schema.yaml").read_text())
+        for n in ("studies", "outcomes")
+    }
+    studies, outcomes = load_tables(
+        ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv", schemas["studies"], schemas["outcomes"]
+    )
+    options = model_options(config, "placebo_adjusted")
+    used, _ = model_inputs(studies, outcomes, model="placebo_adjusted", unit="joint", options=options)
+    options = {**options, "prior_families": prior_families(config, "placebo_adjusted")}
+    s = {k: v for k, v in config["sampler"].items() if k not in ("threads", "max_draws")}
+    fits = []
+    for prior_set in args.reps.split(","):
+        t0 = time.perf_counter()
+        model = build_model(
+            "placebo_adjusted", used, priors_block(config["prior_sets"][prior_set], "placebo_adjusted"), options
+        )
+        if route == "nutpie":  # the workflow's own path: a model of a structure compiled earlier is reused
+            idata = sample_posterior(model, SamplerSettings.from_dict(s, cores=1), 1)
+        elif route == "nutpie_jax":
+            import nutpie
+
+            compiled = nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax")
+            idata = nutpie.sample(
+                compiled,
+                draws=s["draws"],
+                tune=s["tune"],
+                chains=s["chains"],
+                cores=1,
+                seed=1,
+                target_accept=s["target_accept"],
+                progress_bar=False,
+            )
+        else:
+            with model:
+                idata = pm.sample(
+                    draws=s["draws"],
+                    tune=s["tune"],
+                    chains=s["chains"],
+                    nuts_sampler="numpyro",
+                    target_accept=s["target_accept"],
+                    random_seed=1,
+                    progressbar=False,
+                    compute_convergence_checks=False,
+                    nuts_sampler_kwargs={"chain_method": "vectorized"},
+                )
+        fits.append(
+            {
+                "prior_set": prior_set,
+                "fit_s": round(time.perf_counter() - t0, 1),
+                "divergences": int(idata.sample_stats["diverging"].sum()),
+            }
+        )
+    return {"route": route, "process_s": round(time.perf_counter() - t_start, 1), "fits": fits}
+
+
+def bench_routes() -> str:
+    """nutpie (numba, the workflow's route) beside PyMC's JAX routes with a persistent XLA compilation cache:
+    placebo_adjusted under the primary prior set and then another (a prior edit), in one process and in a fresh
+    process each, the JAX routes with a cold and then a warm cache."""
+    try:
+        import jax  # noqa: F401
+        import numpyro  # noqa: F401
+    except ImportError:
+        return (
+            "### Sampling routes\n\nJAX and numpyro are not installed (they are not dependencies of the workflow): "
+            "`.venv/bin/python -m pip install jax==0.10.2 jaxlib==0.10.2 numpyro==0.22.0`, then run it again."
+        )
+    cache = Path(tempfile.mkdtemp(prefix="bench-xla-"))
+    env = {**os.environ, "BENCH_XLA_CACHE": str(cache)}
+    rows = []
+
+    def run(route, prior_sets, what):
+        out = subprocess.run(
+            [sys.executable, __file__, "_route", "--backend", route, "--reps", prior_sets],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if out.returncode:
+            raise SystemExit(out.stderr[-3000:])
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(
+            {
+                "route": route,
+                "run": what,
+                "process_s": got["process_s"],
+                "fits_s": " + ".join(str(f["fit_s"]) for f in got["fits"]),
+                "divergences": sum(f["divergences"] for f in got["fits"]),
+            }
+        )
+
+    run("nutpie", "default", "fresh process, one fit")
+    run("nutpie", "default,skeptical", "one process, two prior sets (second reuses the compile)")
+    for route in ("numpyro", "nutpie_jax"):
+        run(route, "default", "fresh process, cold XLA cache")
+        run(route, "default", "fresh process, warm XLA cache, same priors")
+        run(route, "skeptical", "fresh process, warm XLA cache, other priors")
+        run(route, "default,skeptical", "one process, two prior sets")
+    shutil.rmtree(cache, ignore_errors=True)
+    return (
+        "### Sampling routes (placebo_adjusted, shipped data and sampler settings, one core)\n\n"
+        "`process_s`: the whole process (imports included); `fits_s`: each fit's build, compile and sampling.\n\n"
+        + table(rows, ["route", "run", "process_s", "fits_s", "divergences"])
+    )
+
+
 _PRIMED: dict[tuple, str] = {}  # (model, backend) -> the compile directory a cold run of it filled
 
 
@@ -530,15 +659,18 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["fits", "scaling", "sharing", "threads", "workflow", "all", "_one", "_fits"])
+    parser.add_argument(
+        "what",
+        choices=["fits", "scaling", "sharing", "threads", "workflow", "routes", "all", "_one", "_fits", "_route"],
+    )
     parser.add_argument("--write", action="store_true", help="write the printed tables to benchmarks/RESULTS.md")
     parser.add_argument("--model"), parser.add_argument("--unit"), parser.add_argument("--backend")
     parser.add_argument("--cache"), parser.add_argument("--k", type=int, default=0)
     parser.add_argument("--scenario"), parser.add_argument("--reps")
     parser.add_argument("--target-accept", type=float, default=0.0, help="override config's target_accept")
     args = parser.parse_args()
-    if args.what in ("_one", "_fits"):
-        print(json.dumps((_one if args.what == "_one" else _fits)(args)))
+    if args.what in ("_one", "_fits", "_route"):
+        print(json.dumps({"_one": _one, "_fits": _fits, "_route": _route}[args.what](args)))
         return
     import atexit
 
@@ -550,6 +682,7 @@ def main() -> None:
         "sharing": bench_sharing,
         "threads": bench_threads,
         "workflow": bench_workflow,
+        "routes": bench_routes,
     }
     for name in steps if args.what == "all" else [args.what]:
         parts[name] = steps[name]()

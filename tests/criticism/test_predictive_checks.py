@@ -214,7 +214,7 @@ def test_workflow_writes_every_check_with_one_row_per_observation(tiny):
         )
         assert set(rates["quantity"]) == expected
         assert (rates["lower"] <= rates["median"]).all() and (rates["median"] <= rates["upper"]).all()
-        assert (tiny / "results" / "logs" / "checks" / "predictive_checks" / model / f"{unit}.log").exists()
+        assert (tiny / "results" / "logs" / "checks" / "criticise_fit" / model / f"{unit}.log").exists()
     out = results / "checks" / "placebo_adjusted" / "joint"
     pit = pd.read_csv(out / "loo_pit.csv")
     assert _keys(pit) == _used_keys(

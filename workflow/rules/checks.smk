@@ -2,8 +2,10 @@
 # Each reads a fit's record (idata.nc); helpers are in common.smk ("checks.smk" section).
 
 
-# Prior and posterior predictive checks of one fit (one job: they share the record and the start-up).
-rule predictive_checks:
+# What a primary fit's record says beyond its estimands, in one job per fit (one start-up, one read of the
+# record): prior and posterior predictive checks, power-scaling sensitivity, prior-versus-posterior and
+# rank figures.
+rule criticise_fit:
     input:
         idata="results/fits/{model}/{timepoint}/idata.nc",
         # checked only once the fit has passed its convergence gate
@@ -24,15 +26,31 @@ rule predictive_checks:
             category="5. Diagnostics",
             subcategory="predictive checks",
         ),
+        power_scaling="results/sensitivity/power_scaling/{model}/{timepoint}/power_scaling.csv",
+        prior_posterior=report(
+            "results/report/fits/{model}/{timepoint}/prior_posterior.png",
+            caption="../report/captions/prior_posterior.rst",
+            category="4. Priors and posteriors",
+            subcategory="{model}",
+            labels={"model": "{model}", "fit": "{timepoint}"},
+        ),
+        rank=report(
+            "results/report/fits/{model}/{timepoint}/rank.png",
+            caption="../report/captions/rank.rst",
+            category="5. Diagnostics",
+            subcategory="rank plots",
+            labels={"model": "{model}", "fit": "{timepoint}"},
+        ),
     log:
-        "results/logs/checks/predictive_checks/{model}/{timepoint}.log",
+        "results/logs/checks/criticise_fit/{model}/{timepoint}.log",
     conda:
         "../envs/crpsmeta.yaml"
     params:
         prob=config["interval"]["prob"],
         prior_set=prior_set_of,
+        power_scaling=config["criticism"]["power_scaling"],
     script:
-        "../scripts/predictive_checks.py"
+        "../scripts/criticise_fit.py"
 
 
 rule loo_pit:

@@ -124,6 +124,18 @@ def fit_paths(pattern, models=None):
     return [pattern.format(model=m, timepoint=t) for m, t in PLAN.fits if models is None or m in models]
 
 
+# -- data.smk: the rows of every planned fit ---------------------------------------
+def data_units():
+    """Every (model, fit unit) whose rows the run selects: the planned fits and every planned regression (its
+    gaps are reported even when it cannot be fitted), with each model's data choices."""
+    units = [*PLAN.fits, *((p["model"], p["timepoint"]) for p in PLAN.regressions)]
+    return [{"model": m, "unit": u, "options": model_options(m)} for m, u in dict.fromkeys(units)]
+
+
+def data_paths(filename):
+    return [f"results/data/{d['model']}/{d['unit']}/{filename}" for d in data_units()]
+
+
 # -- fit.smk: one job per model structure ----------------------------------------
 def fit_batches():
     """The run's fits grouped into jobs (crpsmeta.plan.fit_batches on this run's config and plan)."""

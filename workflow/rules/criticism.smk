@@ -1,22 +1,6 @@
-# Model criticism: power-scaling prior sensitivity, the prior-sensitivity figure and
-# leave-one-study-out influence refits of the primary model.
-
-
-rule power_scaling:
-    input:
-        idata="results/fits/{model}/{timepoint}/idata.nc",
-        diagnostics="results/diagnostics/{model}/{timepoint}/diagnostics.csv",
-    output:
-        table="results/sensitivity/power_scaling/{model}/{timepoint}/power_scaling.csv",
-    log:
-        "results/logs/power_scaling/{model}/{timepoint}.log",
-    conda:
-        "../envs/crpsmeta.yaml"
-    params:
-        prior_set=prior_set_of,
-        settings=config["criticism"]["power_scaling"],
-    script:
-        "../scripts/power_scaling.py"
+# Model criticism: power-scaling prior sensitivity (each fit's table made by rule criticise_fit, checks.smk),
+# the prior-sensitivity figure and leave-one-study-out influence refits of the primary model (made by the fit
+# jobs, fit.smk).
 
 
 rule collect_power_scaling:

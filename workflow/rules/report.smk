@@ -2,34 +2,6 @@
 # figures it adds; every figure and table registered for `snakemake --report`.
 
 
-rule fit_figures:
-    input:
-        idata="results/fits/{model}/{timepoint}/idata.nc",
-    output:
-        prior_posterior=report(
-            "results/report/fits/{model}/{timepoint}/prior_posterior.png",
-            caption="../report/captions/prior_posterior.rst",
-            category="4. Priors and posteriors",
-            subcategory="{model}",
-            labels={"model": "{model}", "fit": "{timepoint}"},
-        ),
-        rank=report(
-            "results/report/fits/{model}/{timepoint}/rank.png",
-            caption="../report/captions/rank.rst",
-            category="5. Diagnostics",
-            subcategory="rank plots",
-            labels={"model": "{model}", "fit": "{timepoint}"},
-        ),
-    log:
-        "results/logs/report/fit_figures/{model}/{timepoint}.log",
-    conda:
-        "../envs/crpsmeta.yaml"
-    params:
-        sampler=sampler_settings(),
-    script:
-        "../scripts/fit_figures.py"
-
-
 rule summary_of_findings:
     input:
         unpack(sof_inputs),

@@ -1,4 +1,4 @@
-"""Rule model_inputs: the rows a model uses at one timepoint, and the gaps."""
+"""Rule model_inputs: the rows each planned fit uses, and the gaps (reported rows it cannot use)."""
 
 import yaml
 
@@ -11,14 +11,17 @@ with logged(snakemake.log[0]):
         studies, outcomes = load_tables(
             snakemake.input.studies, snakemake.input.outcomes, yaml.safe_load(fh_s), yaml.safe_load(fh_o)
         )
-    used, gaps = model_inputs(
-        studies,
-        outcomes,
-        model=snakemake.wildcards.model,
-        unit=snakemake.wildcards.timepoint,
-        options=snakemake.params.options,
-        timepoints=tuple(snakemake.params.timepoints),
-    )
-    used.to_csv(snakemake.output.used, index=False)
-    gaps.to_csv(snakemake.output.gaps, index=False)
-    print(f"{len(used)} studies used, {len(gaps)} reported rows not usable (see {snakemake.output.gaps})")
+    for unit, used_path, gaps_path in zip(
+        snakemake.params.units, snakemake.output.used, snakemake.output.gaps, strict=True
+    ):
+        used, gaps = model_inputs(
+            studies,
+            outcomes,
+            model=unit["model"],
+            unit=unit["unit"],
+            options=unit["options"],
+            timepoints=tuple(snakemake.params.timepoints),
+        )
+        used.to_csv(used_path, index=False)
+        gaps.to_csv(gaps_path, index=False)
+        print(f"{unit['model']} at {unit['unit']}: {len(used)} rows used, {len(gaps)} reported rows not usable")
