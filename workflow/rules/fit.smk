@@ -19,6 +19,8 @@ for batch, fits in fit_batches().items():
             tables=batch_outputs(fits, "diagnostics", "estimands", "studies", "used"),
         log:
             f"results/logs/fit/{batch}.log",
+        # the longest fit jobs first: on few cores they are the run's critical path
+        priority: len(fits)
         conda:
             "../envs/crpsmeta.yaml"
         threads: config["sampler"]["threads"]
