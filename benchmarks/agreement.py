@@ -4,10 +4,11 @@
 
 Compares every estimand of every fit the two runs share (primary, sensitivity sets, leave-one-study-out
 refits: the ``estimands.csv`` under ``summaries/``) by the difference of posterior means in units of its
-Monte Carlo standard error, ``|mean_new - mean_old| / sqrt(sd_old^2 / ess_old + sd_new^2 / ess_new)`` (the
-MCSE of a mean, from each fit's bulk ESS). Two correct samplers of one posterior give values like |N(0, 1)|:
-about 5 % above 2 and almost none above 4 over a few hundred estimands. Prints one table per kind of fit
-(the largest value, the estimand it belongs to, the share above 2 and above 4); ``--write`` puts it in
+Monte Carlo standard error, ``|mean_new - mean_old| / sqrt(sd_old^2 / ess_old + sd_new^2 / ess_new)``
+(the MCSE of a mean, from each fit's bulk ESS; a posterior probability's row gives its MCSE as its ``sd``).
+Two correct samplers of one posterior give values like |N(0, 1)|: about 5 % above 2 and almost none
+above 4 over a few hundred estimands. Prints one table per kind of fit (the largest value, the estimand
+it belongs to, the share above 2 and above 4); ``--write`` puts it in
 benchmarks/RESULTS.md (section ``agreement``).
 """
 
@@ -44,9 +45,16 @@ def collect(results: Path) -> pd.DataFrame:
 
 
 def agreement(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """One row per estimand both runs have (with a finite SD and ESS): the difference of means over its MCSE."""
+    """One row per estimand both runs have (with a finite SD and ESS): the difference of means over its MCSE.
+
+    A posterior probability's row already gives its Monte Carlo SE as ``sd`` (its note says so), so that is
+    used as it is; every other row's MCSE is sd / sqrt(bulk ESS)."""
+    old, new = old.drop_duplicates(KEYS), new.drop_duplicates(KEYS)
     both = old.merge(new, on=KEYS, suffixes=("_old", "_new"))
-    mcse = np.sqrt(both["sd_old"] ** 2 / both["ess_bulk_old"] + both["sd_new"] ** 2 / both["ess_bulk_new"])
+    is_mcse = both["note_old"].fillna("").str.contains("Monte Carlo standard error")
+    var_old = np.where(is_mcse, both["sd_old"] ** 2, both["sd_old"] ** 2 / both["ess_bulk_old"])
+    var_new = np.where(is_mcse, both["sd_new"] ** 2, both["sd_new"] ** 2 / both["ess_bulk_new"])
+    mcse = np.sqrt(var_old + var_new)
     both["z"] = (both["mean_new"] - both["mean_old"]).abs() / mcse
     return both[np.isfinite(both["z"])].reset_index(drop=True)
 

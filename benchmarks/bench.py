@@ -159,7 +159,7 @@ def _route(args) -> dict:
     from crpsmeta.inputs.selection import model_inputs
     from crpsmeta.inputs.tables import load_tables
     from crpsmeta.models.build import build_model
-    from crpsmeta.plan import model_options, prior_families
+    from crpsmeta.plan import model_options, prior_families, sampler_settings
     from crpsmeta.registry import priors_block
 
     config = _config()
@@ -173,7 +173,7 @@ def _route(args) -> dict:
     options = model_options(config, "placebo_adjusted")
     used, _ = model_inputs(studies, outcomes, model="placebo_adjusted", unit="joint", options=options)
     options = {**options, "prior_families": prior_families(config, "placebo_adjusted")}
-    s = {k: v for k, v in config["sampler"].items() if k not in ("threads", "max_draws")}
+    s = sampler_settings(config)
     fits = []
     for prior_set in args.reps.split(","):
         t0 = time.perf_counter()
@@ -570,6 +570,14 @@ def bench_workflow() -> str:
     cfg["prior_sets"][cfg["prior_set"]]["pooled_rate"]["mu"]["sd"] = 1.5
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     rows.append(_snakemake(work, "after undoing that edit (mu sd back to 1.5)", env=env))
+    effect = cfg["prior_sets"][cfg["prior_set"]]["placebo_adjusted"]["effect_mu"]
+    effect["sd"] = round(effect["sd"] - 0.1, 3)
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    rows.append(
+        _snakemake(
+            work, f"after a prior edit in the primary set (placebo_adjusted effect_mu sd -> {effect['sd']})", env=env
+        )
+    )
     add_study(work)
     rows.append(_snakemake(work, "after adding one study (a 12/20 case series at the end of infusion)", env=env))
     add_study(work, study_id="Bench2098", timepoint="followup")

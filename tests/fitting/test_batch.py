@@ -316,3 +316,26 @@ def test_a_fit_that_misses_its_ess_gate_is_sampled_again_with_more_draws_and_a_r
     np.testing.assert_array_equal(again.idata.posterior["mu"].values, first.idata.posterior["mu"].values)
     once = fit_one(**{**kwargs, "max_draws": 100})  # never more than draws: one attempt, the gate's warning
     assert once.idata.posterior.sizes["draw"] == 100 and once.warnings
+
+
+def test_only_what_more_draws_can_fix_is_retried():
+    from crpsmeta.fitting.batch import short_of_gates
+
+    def table(**values):
+        limits = {"r_hat": ("max", 1.01), "ess_bulk": ("min", 400), "ess_tail": ("min", 400)}
+        limits |= {"divergences": ("max", 0), "ebfmi": ("min", 0.3)}
+        rows = []
+        for name, (bound, threshold) in limits.items():
+            value = values.get(
+                name, {"r_hat": 1.0, "ess_bulk": 900, "ess_tail": 900, "divergences": 0, "ebfmi": 1}[name]
+            )
+            passed = value <= threshold if bound == "max" else value >= threshold
+            rows.append({"diagnostic": name, "value": value, "bound": bound, "threshold": threshold, "passed": passed})
+        return pd.DataFrame(rows)
+
+    assert short_of_gates(table(), 1.25) == set()
+    assert short_of_gates(table(ess_tail=450), 1.25) == {"ess_tail"}  # passes its gate, not with the margin
+    assert short_of_gates(table(ess_tail=450), 1.0) == set()
+    assert short_of_gates(table(r_hat=1.02, ess_bulk=300), 1.0) == {"r_hat", "ess_bulk"}
+    assert short_of_gates(table(ess_bulk=300, divergences=2), 1.25) == set()  # longer chains keep diverging
+    assert short_of_gates(table(ebfmi=0.1, r_hat=1.05), 1.25) == set()

@@ -38,6 +38,7 @@ LEAN_SAMPLER = {
     "backend": "pymc",
     "chains": 2,
     "draws": 300,
+    "max_draws": 300,  # no second attempt: these runs check shapes, not ESS
     "tune": 300,
     "target_accept": 0.95,
     "prior_draws": 100,

@@ -196,6 +196,16 @@ def simulation_seed(base_seed: int, scenario: str, rep: str) -> int:
 # ---- settings derived from config for the jobs ---------------------------------------------------------------
 
 
+# Keys of config's sampler block that say how a fit job runs, not how one sampling runs: not part of a fit's
+# sampler settings (nor of its cache key).
+SAMPLER_JOB_KEYS = ("threads", "max_draws", "ess_margin")
+
+
+def sampler_settings(config: dict) -> dict:
+    """The sampler settings of one sampling (config's sampler block without :data:`SAMPLER_JOB_KEYS`)."""
+    return {key: value for key, value in config["sampler"].items() if key not in SAMPLER_JOB_KEYS}
+
+
 def sensitivity_sets(config: dict) -> list[str]:
     """The prior sets every fit is repeated under (config ``sensitivity_prior_sets``; ``all`` = every set)."""
     names = config["sensitivity_prior_sets"]

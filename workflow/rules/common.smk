@@ -14,6 +14,7 @@ from crpsmeta.fitting.record import git_state
 from crpsmeta.plan import NothingToFit, Plan, influence_thresholds, make_plan, simulation_seed
 from crpsmeta.plan import fit_batches as plan_fit_batches
 from crpsmeta.plan import prior_families as plan_prior_families
+from crpsmeta.plan import sampler_settings as plan_sampler_settings
 from crpsmeta.plan import sensitivity_sets as plan_sensitivity_sets
 from crpsmeta.plan import validation_thresholds as plan_validation_thresholds
 from crpsmeta.plan import check_seed as plan_check_seed
@@ -114,9 +115,9 @@ def fit_cache_dir():
 
 
 def sampler_settings():
-    """The sampler block a fit records (sampler.threads is how many cores the job asks for, and max_draws how
-    far a fit job may raise the draws, not settings of one sampling)."""
-    return {key: value for key, value in config["sampler"].items() if key not in ("threads", "max_draws")}
+    """The sampler settings a fit records (crpsmeta.plan.sampler_settings: without sampler.threads, the cores a
+    job asks for, and max_draws and ess_margin, how far and why a fit job raises the draws)."""
+    return plan_sampler_settings(config)
 
 
 def fit_paths(pattern, models=None):

@@ -31,6 +31,7 @@ for batch, fits in fit_batches().items():
             fits=batch_fits(fits),
             sampler=sampler_settings(),
             max_draws=config["sampler"]["max_draws"],
+            ess_margin=config["sampler"]["ess_margin"],
             summary=summary_options(),
             cache=fit_cache_dir(),
         script:

@@ -43,6 +43,7 @@ with logged(snakemake.log[0]):
             attrs={"data_sha256": data_sha256},
             summarise="estimands" in item["paths"],
             max_draws=p.max_draws,
+            ess_margin=p.ess_margin,
         )
         out = item["paths"]
         write_record(outcome.idata, out["idata"])

@@ -21,6 +21,18 @@ from crpsmeta.fitting.diagnostics import DiagnosticsGateError, diagnostics_table
 RETRIED = frozenset({"r_hat", "ess_bulk", "ess_tail"})
 
 
+def short_of_gates(table: pd.DataFrame, ess_margin: float = 1.0) -> set[str]:
+    """The diagnostics of a fit's gate table that more draws could fix: R-hat above its maximum, bulk or tail
+    ESS below ``ess_margin`` times its minimum. Empty when the fit also fails a gate more draws cannot fix
+    (divergences, E-BFMI): sampling longer would not make it pass."""
+    failed = set(table.loc[~table["passed"], "diagnostic"])
+    if failed - RETRIED:
+        return set()
+    ess = table[table["diagnostic"].isin(["ess_bulk", "ess_tail"])]
+    short = set(ess.loc[ess["value"] < ess_margin * ess["threshold"], "diagnostic"])
+    return (failed & RETRIED) | short
+
+
 @dataclass
 class FitOutcome:
     """What one fit of a batch gives: its record, its rows, its gate and (when it passed) its summaries."""
@@ -60,6 +72,7 @@ def fit_one(
     attrs: dict | None = None,
     summarise: bool = True,
     max_draws: int | None = None,
+    ess_margin: float = 1.0,
 ) -> FitOutcome:
     """Sample one fit (or take its cached record), gate it and, when it passes, summarise it.
 
@@ -69,8 +82,9 @@ def fit_one(
     ``timepoints`` (:func:`crpsmeta.summaries.estimands.fit_summaries`); ``summarise`` False skips the
     summaries (a regression's tables are drawn from its record by the regression rules).
 
-    Draws are sized to the gates: a fit that misses an R-hat or ESS gate (:data:`RETRIED`) is sampled again
-    with twice ``sampler["draws"]``, and again, while that stays within ``max_draws`` per chain; each attempt
+    Draws are sized to the gates: a fit that misses its R-hat gate, or whose bulk or tail ESS is below
+    ``ess_margin`` times its gate's minimum (:func:`short_of_gates`), is sampled again with twice
+    ``sampler["draws"]``, and again, while that stays within ``max_draws`` per chain; each attempt
     is its own cached fit (same seed), so a re-run takes the same path. The record says how many draws it
     has (its ``sampler`` attribute) and ``draws_attempts`` how many attempts it took. A failed gate is returned in
     ``error``, not raised, so a job can report every failing fit before it stops.
@@ -101,13 +115,13 @@ def fit_one(
             attrs={"prior_set": prior_set, "timepoint": unit, "draws_attempts": attempts, **(attrs or {})},
         )
         table = diagnostics_table(idata, thresholds, model=model, prior_set=prior_set, timepoint=unit)
-        missed = set(table.loc[~table["passed"], "diagnostic"])
+        missed = short_of_gates(table, ess_margin)
         more = 2 * int(attempt_sampler["draws"])
-        if not missed or not missed <= RETRIED or max_draws is None or more > max_draws:
+        if not missed or max_draws is None or more > max_draws:
             break
         print(
-            f"{label}: missed {', '.join(sorted(missed))} at {attempt_sampler['draws']} draws per chain; "
-            f"sampling again with {more}"
+            f"{label}: {', '.join(sorted(missed))} short of the gate (ESS margin {ess_margin:g}) at "
+            f"{attempt_sampler['draws']} draws per chain; sampling again with {more}"
         )
         attempt_sampler = {**attempt_sampler, "draws": more}
     kept = without(used, leave_out) if leave_out is not None else used

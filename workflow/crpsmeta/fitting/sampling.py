@@ -25,7 +25,7 @@ import pymc as pm
 
 from crpsmeta.fitting.record import stamp
 from crpsmeta.models.build import build_model, prior_variables
-from crpsmeta.plan import child_seeds
+from crpsmeta.plan import SAMPLER_JOB_KEYS, child_seeds
 
 
 def fit(
@@ -71,8 +71,9 @@ class SamplerSettings:
 
     @classmethod
     def from_dict(cls, spec: dict, cores: int = 1) -> SamplerSettings:
-        """From config's sampler block; its ``threads`` (cores a job asks for) arrives as ``cores``."""
-        return cls(**{**{k: v for k, v in spec.items() if k != "threads"}, "cores": cores})
+        """From config's sampler block; its ``threads`` (cores a job asks for) arrives as ``cores``, and its other
+        job keys (:data:`crpsmeta.plan.SAMPLER_JOB_KEYS`) are not settings of one sampling."""
+        return cls(**{**{k: v for k, v in spec.items() if k not in SAMPLER_JOB_KEYS}, "cores": cores})
 
 
 def versions() -> dict[str, str]:
