@@ -286,12 +286,12 @@ def test_validate_dry_run_shows_the_dag(tmp_path):
     jobs = _jobs(run.stdout)
     # one fit job per scenario: its replicates share a process and one compiled model, and are gated there
     assert jobs == {
-        "validation_simulate": 6,
+        "validation_simulate": 2,
         "fit_validation": 2,
         "validation_scores": 2,
         "validation_report": 1,
         "validate": 1,
-        "total": 12,
+        "total": 8,
     }
     # replicates fitted by the fit rule under the primary prior set, pooled_rate as one timepoint
     assert "results/validation/fits/adjusted_small/placebo_adjusted/joint/default/003/idata.nc" in run.stdout

@@ -467,7 +467,8 @@ def validation_fit_plan(wildcards):
 
 
 def validation_simulation(wildcards):
-    """Everything a replicate's simulation needs: model, design, the truth's priors and its seed."""
+    """Everything a scenario's simulations need: model, design, the truth's priors, and each replicate's label
+    and seed (the seed a job per replicate had: crpsmeta.plan.simulation_seed)."""
     design = validation_scenario(wildcards.scenario)
     prior_set = validation_prior_set("simulate_prior_set")
     return {
@@ -476,7 +477,10 @@ def validation_simulation(wildcards):
         "prior_set": prior_set,
         "priors": priors_block(config["prior_sets"][prior_set], design["model"]),
         "reference_definition": config["placebo_adjusted"]["reference_definition"],
-        "seed": simulation_seed(config["seed"], wildcards.scenario, wildcards.rep),
+        "replicates": [
+            {"rep": rep, "seed": simulation_seed(config["seed"], wildcards.scenario, rep)}
+            for rep in validation_replicates()
+        ],
     }
 
 

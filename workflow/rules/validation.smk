@@ -1,7 +1,8 @@
 # The on-demand validation target (`snakemake validate`): simulation with known truth,
 # coverage and bias tables, simulation-based calibration. Not part of rule all.
 #
-#   validation_simulate   one replicate: truth drawn from the prior, data of the scenario's design
+#   validation_simulate   every replicate of a scenario (one process): truth drawn from the prior, data of
+#                         the scenario's design
 #   fit_validation        every replicate of a scenario in one process (validation sampler, one thread):
 #                         the replicates share one model structure, so nutpie compiles once; each is
 #                         gated there, every gate demoted to a warning (failures are counted)
@@ -12,10 +13,10 @@
 
 rule validation_simulate:
     output:
-        used="results/validation/sims/{scenario}/{rep}/used.csv",
-        truth="results/validation/sims/{scenario}/{rep}/truth.json",
+        used=expand("results/validation/sims/{{scenario}}/{rep}/used.csv", rep=validation_replicates()),
+        truth=expand("results/validation/sims/{{scenario}}/{rep}/truth.json", rep=validation_replicates()),
     log:
-        "results/logs/validation_simulate/{scenario}/{rep}.log",
+        "results/logs/validation_simulate/{scenario}.log",
     conda:
         "../envs/crpsmeta.yaml"
     params:
