@@ -142,8 +142,9 @@ def _one(args) -> dict:
 
 
 def _route(args) -> dict:
-    """Fit placebo_adjusted on the shipped data under each of ``args.reps`` (prior sets, comma-separated), in turn,
-    in this one process, by one sampling route; returns each fit's seconds (build, compile and sample)."""
+    """Fit ``args.model`` (placebo_adjusted, or pooled_rate at the immediate timepoint) on the shipped data under
+    each of ``args.reps`` (prior sets, comma-separated), in turn, in this one process, by one sampling route;
+    returns each fit's seconds (build, compile and sample)."""
     t_start = time.perf_counter()
     route = args.backend
     if route != "nutpie":
@@ -170,16 +171,16 @@ def _route(args) -> dict:
     studies, outcomes = load_tables(
         ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv", schemas["studies"], schemas["outcomes"]
     )
-    options = model_options(config, "placebo_adjusted")
-    used, _ = model_inputs(studies, outcomes, model="placebo_adjusted", unit="joint", options=options)
-    options = {**options, "prior_families": prior_families(config, "placebo_adjusted")}
+    name = args.model or "placebo_adjusted"
+    unit = "joint" if name == "placebo_adjusted" else "immediate"
+    options = model_options(config, name)
+    used, _ = model_inputs(studies, outcomes, model=name, unit=unit, options=options)
+    options = {**options, "prior_families": prior_families(config, name)}
     s = sampler_settings(config)
     fits = []
     for prior_set in args.reps.split(","):
         t0 = time.perf_counter()
-        model = build_model(
-            "placebo_adjusted", used, priors_block(config["prior_sets"][prior_set], "placebo_adjusted"), options
-        )
+        model = build_model(name, used, priors_block(config["prior_sets"][prior_set], name), options)
         if route == "nutpie":  # the workflow's own path: a model of a structure compiled earlier is reused
             idata = sample_posterior(model, SamplerSettings.from_dict(s, cores=1), 1)
         elif route == "nutpie_jax":
@@ -235,9 +236,9 @@ def bench_routes() -> str:
     env = {**os.environ, "BENCH_XLA_CACHE": str(cache)}
     rows = []
 
-    def run(route, prior_sets, what):
+    def run(route, prior_sets, what, model="placebo_adjusted"):
         out = subprocess.run(
-            [sys.executable, __file__, "_route", "--backend", route, "--reps", prior_sets],
+            [sys.executable, __file__, "_route", "--backend", route, "--reps", prior_sets, "--model", model],
             capture_output=True,
             text=True,
             env=env,
@@ -247,6 +248,7 @@ def bench_routes() -> str:
         got = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(
             {
+                "model": model,
                 "route": route,
                 "run": what,
                 "process_s": got["process_s"],
@@ -262,11 +264,14 @@ def bench_routes() -> str:
         run(route, "default", "fresh process, warm XLA cache, same priors")
         run(route, "skeptical", "fresh process, warm XLA cache, other priors")
         run(route, "default,skeptical", "one process, two prior sets")
+    run("nutpie", "default", "fresh process, one fit", "pooled_rate")
+    run("numpyro", "default", "fresh process, cold XLA cache", "pooled_rate")
+    run("numpyro", "default", "fresh process, warm XLA cache, same priors", "pooled_rate")
     shutil.rmtree(cache, ignore_errors=True)
     return (
-        "### Sampling routes (placebo_adjusted, shipped data and sampler settings, one core)\n\n"
+        "### Sampling routes (shipped data and sampler settings, one core; pooled_rate at the immediate timepoint)\n\n"
         "`process_s`: the whole process (imports included); `fits_s`: each fit's build, compile and sampling.\n\n"
-        + table(rows, ["route", "run", "process_s", "fits_s", "divergences"])
+        + table(rows, ["model", "route", "run", "process_s", "fits_s", "divergences"])
     )
 
 

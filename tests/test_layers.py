@@ -24,6 +24,7 @@ LAYERS = [
     ("models",),
     ("fitting",),
     ("summaries",),
+    ("jobs",),
     ("criticism",),
     ("calibration",),
     ("figures",),

@@ -271,8 +271,8 @@ def test_a_fit_that_misses_its_ess_gate_is_sampled_again_with_more_draws_and_a_r
     every attempt, and the re-run's record is the first run's."""
     import json
 
-    from crpsmeta.fitting.batch import fit_one
     from crpsmeta.fitting.cache import FitCache
+    from crpsmeta.jobs import fit_one
 
     used = pd.DataFrame(
         {
@@ -319,7 +319,7 @@ def test_a_fit_that_misses_its_ess_gate_is_sampled_again_with_more_draws_and_a_r
 
 
 def test_only_what_more_draws_can_fix_is_retried():
-    from crpsmeta.fitting.batch import short_of_gates
+    from crpsmeta.jobs import short_of_gates
 
     def table(**values):
         limits = {"r_hat": ("max", 1.01), "ess_bulk": ("min", 400), "ess_tail": ("min", 400)}

@@ -27,6 +27,7 @@ models/       the PyMC models; priors enter as data
 fitting/      sampling (PyMC or nutpie), the record, the fit cache, convergence gates
   sampling  record  cache  diagnostics
 summaries/    estimands (mu, tau, I2, prediction intervals, risk difference, NNT), regressions, LOO comparison
+jobs          a fit job's fits in turn: sample or take from the fit cache, gate, summarise (draws sized to the gates)
 criticism/    observations, prior/posterior predictive checks, LOO-PIT, the ECDF band, power-scaling, influence
 calibration/  the package side of `snakemake validate`: simulate, score, report
 figures/      every figure; the only place matplotlib is imported (one style, one ECDF panel)

@@ -49,6 +49,7 @@ rule criticise_fit:
         prob=config["interval"]["prob"],
         prior_set=prior_set_of,
         power_scaling=config["criticism"]["power_scaling"],
+        sampler=sampler_settings(),  # the rank plot's caption names the draws
     script:
         "../scripts/criticise_fit.py"
 

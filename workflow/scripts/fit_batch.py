@@ -9,10 +9,10 @@ import sys
 
 import pandas as pd
 
-from crpsmeta.fitting.batch import fit_one
 from crpsmeta.fitting.cache import FitCache
 from crpsmeta.fitting.record import file_sha256, write_record
 from crpsmeta.fitting.sampling import compiled_cache_info
+from crpsmeta.jobs import fit_one
 from crpsmeta.runlog import logged
 
 p = snakemake.params

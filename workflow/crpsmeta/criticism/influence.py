@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crpsmeta.inputs.selection import leave_out  # noqa: F401 (the refits' rows; re-exported here)
+
 INFLUENCE_COLUMNS = [
     "model",
     "prior_set",
@@ -27,19 +29,6 @@ INFLUENCE_COLUMNS = [
     "change_in_sd",
     "loo_fit_passed_gate",
 ]
-
-
-def leave_out(used: pd.DataFrame, study_id: str) -> pd.DataFrame:
-    """The rows of ``used`` without study ``study_id`` (which must be there)."""
-    keep = used["study_id"].astype(str) != str(study_id)
-    if keep.all():
-        raise ValueError(
-            f"study {study_id!r} contributes no row to this fit; known: "
-            f"{', '.join(sorted(set(used['study_id'].astype(str))))}"
-        )
-    if not keep.any():
-        raise ValueError(f"study {study_id!r} is the only study in this fit: nothing is left to fit")
-    return used[keep].reset_index(drop=True)
 
 
 def influence_table(

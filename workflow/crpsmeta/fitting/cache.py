@@ -29,7 +29,7 @@ from crpsmeta.fitting.record import read_record, stamp, write_record
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # the code a fit's draws depend on: the models, how they are built and sampled, and the names they use
-CODE = ("models", "fitting/sampling.py", "registry.py", "vocabulary.py", "plan.py")
+CODE = ("models", "fitting/sampling.py", "inputs/selection.py", "registry.py", "vocabulary.py", "plan.py")
 LIBRARIES = ("pymc", "pytensor", "nutpie", "numba", "numpy", "scipy", "arviz")
 
 

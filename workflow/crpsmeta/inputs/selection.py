@@ -317,3 +317,16 @@ def model_inputs(
         used, left_out = add_covariate(base, studies, covariate_of(model), options.get("levels"))
         return used, pd.concat([gaps, left_out], ignore_index=True)
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+
+
+def leave_out(used: pd.DataFrame, study_id: str) -> pd.DataFrame:
+    """The rows of ``used`` without study ``study_id`` (which must be there)."""
+    keep = used["study_id"].astype(str) != str(study_id)
+    if keep.all():
+        raise ValueError(
+            f"study {study_id!r} contributes no row to this fit; known: "
+            f"{', '.join(sorted(set(used['study_id'].astype(str))))}"
+        )
+    if not keep.any():
+        raise ValueError(f"study {study_id!r} is the only study in this fit: nothing is left to fit")
+    return used[keep].reset_index(drop=True)

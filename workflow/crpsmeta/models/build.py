@@ -67,7 +67,7 @@ def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | No
     leave_out = options.get("leave_out")
     full = used
     if leave_out is not None:
-        from crpsmeta.criticism.influence import leave_out as without
+        from crpsmeta.inputs.selection import leave_out as without
 
         used = without(used, leave_out)
     if model in POOLED_ARM:

@@ -89,8 +89,8 @@ def fit_one(
     has (its ``sampler`` attribute) and ``draws_attempts`` how many attempts it took. A failed gate is returned in
     ``error``, not raised, so a job can report every failing fit before it stops.
     """
-    from crpsmeta.criticism.influence import leave_out as without
     from crpsmeta.fitting.sampling import fit
+    from crpsmeta.inputs.selection import leave_out as without
     from crpsmeta.summaries.estimands import fit_summaries
 
     fit_options = dict(options)
