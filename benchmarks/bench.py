@@ -230,7 +230,7 @@ def bench_routes() -> str:
     except ImportError:
         return (
             "### Sampling routes\n\nJAX and numpyro are not installed (they are not dependencies of the workflow): "
-            "`.venv/bin/python -m pip install jax==0.10.2 jaxlib==0.10.2 numpyro==0.22.0`, then run it again."
+            'see RESULTS.md ("Sampling routes") for how to install them beside the environment.'
         )
     cache = Path(tempfile.mkdtemp(prefix="bench-xla-"))
     env = {**os.environ, "BENCH_XLA_CACHE": str(cache)}

@@ -595,6 +595,7 @@ def report_params(wildcards):
         "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
         "reference_definition": config["placebo_adjusted"]["reference_definition"],
         "sensitivity_sets": sensitivity_sets(),
+        "prior_sets": {name: dict(config["prior_sets"][name]) for name in sensitivity_sets()},
         "effective_config": yaml.safe_dump(dict(config), sort_keys=False),
         "config_text": _config_text()[0] or "",
         "git": git_state(workflow.basedir),

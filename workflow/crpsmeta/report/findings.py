@@ -501,3 +501,50 @@ def evidence_counts_by_model(outcomes: pd.DataFrame, used_by_fit: dict, designs:
     for (model, unit), used in used_by_fit.items():
         counts.setdefault(model, {}).update(evidence_counts(outcomes, used, unit, designs, model=model))
     return counts
+
+
+def placebo_prior_alternatives(prior_sets: dict, primary: str, model: str = "placebo_adjusted") -> list[str]:
+    """The prior sets that differ from ``primary`` in ``model``'s placebo response prior alone (``placebo_mu``):
+    comparing them with the primary set shows what the placebo evidence chosen does to the answer."""
+    base = prior_sets[primary].get(model, {})
+    return [
+        name
+        for name, block in prior_sets.items()
+        if name != primary
+        and set(block.get(model, {})) == set(base)
+        and block[model].get("placebo_mu") != base.get("placebo_mu")
+        and all(block[model][k] == v for k, v in base.items() if k != "placebo_mu")
+    ]
+
+
+def placebo_prior_comparison(
+    sensitivity: pd.DataFrame, prior_sets: dict, primary: str, timepoints, prob_label: str
+) -> list[str]:
+    """One sentence per alternative placebo prior (:func:`placebo_prior_alternatives`) and timepoint: how the
+    placebo response and the placebo-adjusted difference move from the primary prior set to it."""
+    out = []
+    est = sensitivity[sensitivity["model"] == "placebo_adjusted"]
+
+    def value(prior_set, tp, name):
+        row = est[(est["prior_set"] == prior_set) & (est["timepoint"] == tp) & (est["estimand"] == name)]
+        if row.empty:
+            return None
+        r = row.iloc[0]
+        return f"{pct(r['median'])} ({prob_label} CrI {pct(r['lower'])} to {pct(r['upper'])})"
+
+    def centre(prior_set):
+        spec = prior_sets[prior_set]["placebo_adjusted"]["placebo_mu"]
+        return pct(1 / (1 + math.exp(-float(spec["mean"]))))
+
+    for alt in placebo_prior_alternatives(prior_sets, primary):
+        for tp in timepoints:
+            rd = value(primary, tp, "risk_difference"), value(alt, tp, "risk_difference")
+            placebo = value(primary, tp, "placebo_response_rate"), value(alt, tp, "placebo_response_rate")
+            if None in rd or None in placebo:
+                continue
+            out.append(
+                f"At {WHEN.get(tp, tp)}: with the placebo prior of '{alt}' (centred on {centre(alt)}) "
+                f"instead of '{primary}' (centred on {centre(primary)}), the placebo response moves from "
+                f"{placebo[0]} to {placebo[1]} and the placebo-adjusted difference from {rd[0]} to {rd[1]}."
+            )
+    return out

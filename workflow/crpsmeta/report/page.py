@@ -16,7 +16,13 @@ import yaml
 from crpsmeta.fitting.record import file_sha256, record_provenance
 from crpsmeta.formatting import fmt, pct
 from crpsmeta.inputs.tables import load_published
-from crpsmeta.report.findings import comparison_notes, not_estimable, report_caveats, used_arms
+from crpsmeta.report.findings import (
+    comparison_notes,
+    not_estimable,
+    placebo_prior_comparison,
+    report_caveats,
+    used_arms,
+)
 from crpsmeta.vocabulary import TIMEPOINTS
 
 
@@ -292,6 +298,15 @@ def build_page(i, p: dict, template_dir: str | Path) -> tuple[str, str]:
         "failing": failing.to_dict("records"),
         "caveats": report_caveats(sof, loo.get("loo")),
         "not_estimable": not_estimable(p["skipped"], p["fits"], timepoints, sof, p.get("notes", [])),
+        "placebo_prior": placebo_prior_comparison(
+            sensitivity,
+            p.get("prior_sets", {}),
+            p["prior_set"],
+            timepoints,
+            f"{100 * p['interval']['prob']:g} %",
+        )
+        if p.get("prior_sets")
+        else [],
         "stale": stale,
         "figures": {
             "time_course": figure(i.time_course, "Time course"),
