@@ -545,6 +545,8 @@ def sof_inputs(wildcards):
             "results/summaries/{model}/{timepoint}/study_estimates.csv", models=["placebo_adjusted"]
         ),
         "published": [PUBLISHED_CSV] if Path(PUBLISHED_CSV).exists() else [],
+        # the small-study regressions, for the certainty of publication bias
+        "small_study": ["results/regression/small_study.csv"] if config["meta_regression"]["small_study"] else [],
     }
 
 
@@ -554,6 +556,7 @@ def report_inputs(wildcards):
     text, config_name = _config_text()
     inputs = {
         "sof": "results/report/summary_of_findings.csv",
+        "certainty": "results/report/certainty.csv",
         "time_course": "results/report/time_course.png",
         "placebo_explained": "results/report/placebo_explained.png",
         "effect_forest": "results/report/forest_placebo_adjusted.png",

@@ -7,6 +7,7 @@ rule summary_of_findings:
         unpack(sof_inputs),
     output:
         table="results/report/summary_of_findings.csv",
+        certainty="results/report/certainty.csv",
         time_course=report(
             "results/report/time_course.png",
             caption="../report/captions/time_course.rst",
@@ -34,6 +35,7 @@ rule summary_of_findings:
         threshold=config["placebo_adjusted"]["risk_difference_threshold"],
         reference_definition=config["placebo_adjusted"]["reference_definition"],
         published_schema=SCHEMAS["published"],
+        certainty=config["certainty"],
     script:
         "../scripts/summary_of_findings.py"
 

@@ -9,6 +9,7 @@ from crpsmeta.figures.findings import placebo_explained_figure, time_course_figu
 from crpsmeta.figures.forest import effect_forest_figure
 from crpsmeta.figures.style import save_figure
 from crpsmeta.inputs.tables import load_published, published_rates
+from crpsmeta.report.certainty import certainty_table, nonreference_share
 from crpsmeta.report.findings import evidence_counts_by_model, gate_status, summary_of_findings
 from crpsmeta.runlog import logged
 
@@ -34,7 +35,27 @@ with logged(snakemake.log[0]):
         prob=prob,
         power_scaling=pd.read_csv(snakemake.input.power_scaling),
     )
+    certainty = certainty_table(
+        sof,
+        estimands,
+        prior_set=p.prior_set,
+        threshold=p.threshold,
+        nonreference_shares={
+            (model, tp): nonreference_share(rows, tp, p.reference_definition)
+            for (model, _), rows in used_by_fit.items()
+            for tp in p.timepoints
+        },
+        small_study=pd.read_csv(snakemake.input.small_study[0]) if snakemake.input.small_study else None,
+        settings=dict(p.certainty),
+    )
+    matched = {(r.timepoint, r.estimand) for r in sof.itertuples()}
+    for o in p.certainty["overrides"]:
+        if (o["timepoint"], o["estimand"]) not in matched:
+            print(f"NOTE: certainty override for {o['estimand']} at {o['timepoint']} matches no summary row")
+    certainty.to_csv(snakemake.output.certainty, index=False)
+    sof = sof.merge(certainty[["timepoint", "estimand", "certainty", "downgrades", "overridden"]], how="left")
     sof.to_csv(snakemake.output.table, index=False)
+    print(certainty[["timepoint", "estimand", "certainty", "downgrades"]].to_string(index=False))
     print(
         sof[
             [
