@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crpsmeta.formatting import pct
+
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 DOMAIN_LABELS = {
     "risk_of_bias": "risk of bias",
@@ -105,7 +107,7 @@ def draft_domains(
     if patients and randomised == 0:
         concerns.append((2, f"no randomised evidence: all {patients} patients in non-randomised designs"))
     elif share > s["nonrandomised_share"]:
-        concerns.append((1, f"{share:.0%} of {patients} patients in non-randomised designs"))
+        concerns.append((1, f"{pct(share)} of {patients} patients in non-randomised designs"))
     bias = _median(estimands, model, tp, "design_bias") if model in PLACEBO_PRIOR_MODELS else None
     if bias is not None and abs(bias) >= s["design_bias"]:
         concerns.append((1, f"design-bias term {bias:+.2f} logit (non-randomised series differ from trials)"))
@@ -117,7 +119,7 @@ def draft_domains(
         concerns.append((1, f"between-study SD {tau:.2f} logit (above {s['tau']:g})"))
     lo, hi = judged.get("pred_lower"), judged.get("pred_upper")
     if is_difference and pd.notna(lo) and pd.notna(hi) and lo < threshold < hi:
-        concerns.append((1, f"prediction interval {lo:.0%} to {hi:.0%} crosses the threshold {threshold:.0%}"))
+        concerns.append((1, f"prediction interval {pct(lo)} to {pct(hi)} crosses the threshold {pct(threshold)}"))
     out["inconsistency"] = _judge(concerns)
 
     concerns = []
@@ -125,7 +127,7 @@ def draft_domains(
         concerns.append((1, f"placebo response from {s['placebo_population']}, not CRPS"))
     if nonreference_share > s["nonreference_share"]:
         concerns.append(
-            (1, f"{nonreference_share:.0%} of the responder counts use another definition than the reference")
+            (1, f"{pct(nonreference_share)} of the responder counts use another definition than the reference")
         )
     out["indirectness"] = _judge(concerns)
 
@@ -133,11 +135,11 @@ def draft_domains(
     lo, hi = judged.get("lower"), judged.get("upper")
     if is_difference and pd.notna(lo) and pd.notna(hi):
         if lo < 0 < hi:
-            concerns.append((1, f"credible interval {lo:.0%} to {hi:.0%} includes no difference"))
+            concerns.append((1, f"credible interval {pct(lo)} to {pct(hi)} includes no difference"))
         elif lo < threshold < hi:
-            concerns.append((1, f"credible interval {lo:.0%} to {hi:.0%} crosses the threshold {threshold:.0%}"))
+            concerns.append((1, f"credible interval {pct(lo)} to {pct(hi)} crosses the threshold {pct(threshold)}"))
     elif pd.notna(lo) and pd.notna(hi) and hi - lo > 2 * threshold:
-        concerns.append((1, f"credible interval {lo:.0%} to {hi:.0%} wider than {2 * threshold:.0%}"))
+        concerns.append((1, f"credible interval {pct(lo)} to {pct(hi)} wider than {pct(2 * threshold)}"))
     if patients < s["optimal_information_size"]:
         concerns.append(
             (1, f"{patients} patients, fewer than the optimal information size of {s['optimal_information_size']}")
