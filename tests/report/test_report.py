@@ -421,8 +421,15 @@ def test_randomised_counts_only_rcts_and_controlled_counts_every_design_with_a_p
         "rest on 2 controlled studies (100 patients), 1 of them randomised (59 patients); the rest"
         in report_caveats(sof)[0]
     )
-    # the page's summary table shows both counts under headers that say what they count
+    # the page's summary table shows both counts under headers that say what they count (and, as the
+    # summary_of_findings rule writes it, each row's drafted certainty)
+    from crpsmeta.report.certainty import certainty_table
+
+    drafted = certainty_table(sof, _estimands(), prior_set="default", threshold=0.1, nonreference_shares={})
+    sof = sof.merge(drafted[["timepoint", "estimand", "certainty", "downgrades", "overridden"]], how="left")
     page = _render_findings(sof)
+    assert "<th>Certainty (GRADE-style)</th>" in page
+    assert re.search(r'data-certainty="(high|moderate|low|very low)"', page)
     assert "<th>of which controlled</th><th>of which randomised</th>" in page
     cells = re.findall(r'<td class="num">([^<]*)</td>', page.split('data-estimand="ketamine_response_rate"')[1])
     assert cells[3:5] == ["2 (100)", "1 (59)"]
