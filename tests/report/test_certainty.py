@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crpsmeta.report.certainty import DOMAINS, certainty_table, level, nonreference_share
+from crpsmeta.report.certainty import DOMAINS, certainty_table, level, nonreference_share, nonreference_shares
 
 THRESHOLD = 0.10
 
@@ -137,3 +137,26 @@ def test_the_share_of_counts_at_another_definition():
     assert nonreference_share(used, "immediate", "ge30pct") == 0.5
     assert nonreference_share(used, "followup", "ge30pct") == 1.0
     assert nonreference_share(used.drop(columns="definition_class"), "immediate", "ge30pct") == 0.0
+
+
+def test_a_per_timepoint_fit_counts_at_its_own_timepoint_only():
+    immediate = pd.DataFrame({"definition_class": ["complete_relief", "any_relief"]})  # no timepoint column
+    followup = pd.DataFrame({"definition_class": ["ge30pct", "pain_free"]})
+    joint = pd.DataFrame(
+        {"kind": "responders", "timepoint": ["immediate", "followup"], "definition_class": ["ge30pct", "pain_free"]}
+    )
+    shares = nonreference_shares(
+        {
+            ("pooled_rate", "immediate"): immediate,
+            ("pooled_rate", "followup"): followup,
+            ("placebo_adjusted", "joint"): joint,
+        },
+        ["immediate", "followup"],
+        "ge30pct",
+    )
+    assert shares == {
+        ("pooled_rate", "immediate"): 1.0,
+        ("pooled_rate", "followup"): 0.5,
+        ("placebo_adjusted", "immediate"): 0.0,
+        ("placebo_adjusted", "followup"): 1.0,
+    }

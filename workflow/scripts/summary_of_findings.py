@@ -9,7 +9,7 @@ from crpsmeta.figures.findings import placebo_explained_figure, time_course_figu
 from crpsmeta.figures.forest import effect_forest_figure
 from crpsmeta.figures.style import save_figure
 from crpsmeta.inputs.tables import load_published, published_rates
-from crpsmeta.report.certainty import certainty_table, nonreference_share
+from crpsmeta.report.certainty import certainty_table, nonreference_shares
 from crpsmeta.report.findings import evidence_counts_by_model, gate_status, summary_of_findings
 from crpsmeta.runlog import logged
 
@@ -40,11 +40,7 @@ with logged(snakemake.log[0]):
         estimands,
         prior_set=p.prior_set,
         threshold=p.threshold,
-        nonreference_shares={
-            (model, tp): nonreference_share(rows, tp, p.reference_definition)
-            for (model, _), rows in used_by_fit.items()
-            for tp in p.timepoints
-        },
+        nonreference_shares=nonreference_shares(used_by_fit, list(p.timepoints), p.reference_definition),
         small_study=pd.read_csv(snakemake.input.small_study[0]) if snakemake.input.small_study else None,
         settings=dict(p.certainty),
     )

@@ -34,6 +34,7 @@ from __future__ import annotations
 import pandas as pd
 
 from crpsmeta.formatting import pct
+from crpsmeta.vocabulary import JOINT
 
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 DOMAIN_LABELS = {
@@ -221,6 +222,16 @@ def certainty_table(
         "overridden",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def nonreference_shares(used_by_fit: dict, timepoints, reference: str) -> dict[tuple[str, str], float]:
+    """(model, timepoint) -> :func:`nonreference_share`, for each fit (model, fit unit) -> its rows: a joint fit
+    at each timepoint, a per-timepoint fit at its own."""
+    return {
+        (model, tp): nonreference_share(rows, tp, reference)
+        for (model, unit), rows in used_by_fit.items()
+        for tp in (timepoints if unit == JOINT else [unit])
+    }
 
 
 def nonreference_share(used: pd.DataFrame, timepoint: str, reference: str) -> float:
