@@ -404,7 +404,6 @@ def regression_outputs():
 # -- validation.smk: the on-demand validation target (not part of rule all) -----
 wildcard_constraints:
     scenario="[A-Za-z0-9_]+",
-    rep="[0-9]+",
 
 
 def validation_prior_set(key):
