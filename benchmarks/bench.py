@@ -52,6 +52,21 @@ def _config() -> dict:
     return config
 
 
+def _shipped_tables():
+    """data/studies.csv and data/outcomes.csv, validated as the workflow reads them."""
+    import yaml
+
+    from crpsmeta.inputs.tables import load_tables
+
+    schemas = {
+        n: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{n}.schema.yaml").read_text())
+        for n in ("studies", "outcomes")
+    }
+    return load_tables(
+        ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv", schemas["studies"], schemas["outcomes"]
+    )
+
+
 # ---- one measurement, in its own process -------------------------------------
 def _one(args) -> dict:
     t_start = time.perf_counter()
@@ -60,11 +75,9 @@ def _one(args) -> dict:
     import arviz as az
     import numpy as np
     import pymc as pm
-    import yaml
 
     from crpsmeta.calibration.simulate import simulate_pooled_rate
     from crpsmeta.inputs.selection import model_inputs
-    from crpsmeta.inputs.tables import load_tables
     from crpsmeta.models.build import build_model
     from crpsmeta.registry import priors_block
 
@@ -75,14 +88,7 @@ def _one(args) -> dict:
     if args.k:
         used = simulate_pooled_rate(args.k, -0.2, 0.6, np.random.default_rng(args.k))
     else:
-        schemas = {
-            n: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{n}.schema.yaml").read_text())
-            for n in ("studies", "outcomes")
-        }
-        studies, outcomes = load_tables(
-            ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv", schemas["studies"], schemas["outcomes"]
-        )
-        used, _ = model_inputs(studies, outcomes, model=args.model, unit=args.unit, options=options)
+        used, _ = model_inputs(*_shipped_tables(), model=args.model, unit=args.unit, options=options)
     model = build_model(args.model, used, priors, options)
     s = {**config["sampler"], **({"target_accept": args.target_accept} if args.target_accept else {})}
     t0 = time.perf_counter()
@@ -154,23 +160,15 @@ def _route(args) -> dict:
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     import pymc as pm
-    import yaml
 
     from crpsmeta.fitting.sampling import SamplerSettings, sample_posterior
     from crpsmeta.inputs.selection import model_inputs
-    from crpsmeta.inputs.tables import load_tables
     from crpsmeta.models.build import build_model
     from crpsmeta.plan import model_options, prior_families, sampler_settings
     from crpsmeta.registry import priors_block
 
     config = _config()
-    schemas = {
-        n: yaml.safe_load((ROOT / "workflow" / "schemas" / f"{n}.schema.yaml").read_text())
-        for n in ("studies", "outcomes")
-    }
-    studies, outcomes = load_tables(
-        ROOT / "data" / "studies.csv", ROOT / "data" / "outcomes.csv", schemas["studies"], schemas["outcomes"]
-    )
+    studies, outcomes = _shipped_tables()
     name = args.model or "placebo_adjusted"
     unit = "joint" if name == "placebo_adjusted" else "immediate"
     options = model_options(config, name)
