@@ -18,7 +18,7 @@ def test_every_model_config_can_name_has_an_entry_whose_blocks_exist(shipped_con
             assert spec.prior_block in prior_set  # every prior set has the block the model reads
         assert spec.options in shipped_config
         assert spec.arm in (None, "ketamine", "placebo")
-    assert {m for m, s in MODELS.items() if s.arm is None} == {"placebo_adjusted"}
+    assert {m for m, s in MODELS.items() if s.arm is None} == {"placebo_adjusted", "time_course"}
     assert set(REGRESSION_MODELS) == {m for m in MODELS if m.startswith("regression_")}
 
 
@@ -30,7 +30,15 @@ def test_the_data_step_plan_and_report_read_the_registry(shipped_config):
     assert registry.fit_units("placebo_adjusted", ["immediate", "followup"]) == ["joint"]
     assert registry.fit_units("placebo_map", ["followup"]) == ["followup"]
     default = shipped_config["prior_sets"]["default"]
-    assert priors_block(default, "placebo_map") is default["pooled_rate"]
+    assert priors_block(default, "placebo_map") == default["pooled_rate"]
+    # each model reads its keys of the block: an edit of the half-life does not refit placebo_adjusted, nor an
+    # edit of persistence the time-course model
+    assert "half_life" not in priors_block(default, "placebo_adjusted")
+    assert "persistence" not in priors_block(default, "time_course")
+    assert priors_block(default, "time_course")["half_life"] == default["placebo_adjusted"]["half_life"]
+    options = plan.model_options(shipped_config, "time_course")
+    assert options["placebo_late_week"] == shipped_config["time_course"]["placebo_late_week"]
+    assert "weeks" not in options  # which weeks are reported is the summaries' choice, not the fit's
     assert plan.model_options(shipped_config, "placebo_map") == shipped_config["placebo_adjusted"]
     assert plan.model_options(shipped_config, "regression_days")["covariate"] == "days"
     assert findings.MODEL_QUESTIONS["placebo_map"] == spec("placebo_map").question

@@ -143,5 +143,6 @@ def fit_one(
         interval_type=summary["type"],
         threshold=summary["threshold"],
         timepoints=tuple(summary["timepoints"]),
+        time_course=summary.get("time_course"),
     )
     return outcome

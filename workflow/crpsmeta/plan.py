@@ -56,7 +56,15 @@ def model_options(config: dict, model: str) -> dict:
     """A model's data choices: its config section (crpsmeta.registry; placebo_map follows placebo_adjusted's),
     or for a regression :func:`regression_options`."""
     section = spec(model).options
-    return regression_options(config, model) if section == "meta_regression" else dict(config[section])
+    if section == "meta_regression":
+        return regression_options(config, model)
+    if section == "time_course":  # placebo_adjusted's data choices, and how weeks enter the model
+        return {**config["placebo_adjusted"], **{k: config[section][k] for k in TIME_COURSE_MODEL_KEYS}}
+    return dict(config[section])
+
+
+# the keys of config time_course that change the model (the others choose what its summaries report)
+TIME_COURSE_MODEL_KEYS = ("unknown_weeks", "placebo_late_week")
 
 
 def regression_options(config: dict, model: str) -> dict:

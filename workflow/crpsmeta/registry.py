@@ -57,6 +57,8 @@ class ModelSpec:
     # what its summary reports: rows of results/summaries/.../estimands.csv (per timepoint for a joint fit);
     # for a regression, the coefficient of each covariate term (results/regression/)
     estimands: tuple[str, ...] = ()
+    # the keys of its prior block it reads (None: all), so an edit of another key does not refit it
+    prior_keys: tuple[str, ...] | None = None
 
     def fit_units(self, timepoints) -> list[str]:
         """The fits the model needs: one per timepoint, or one joint fit."""
@@ -101,6 +103,52 @@ MODELS: dict[str, ModelSpec] = {
             "tau",
             "tau_placebo",
             "design_bias",
+        ),
+        (
+            "placebo_mu",
+            "effect_mu",
+            "persistence",
+            "tau",
+            "tau_placebo",
+            "rho",
+            "design_bias",
+            "pain_threshold",
+            "definition_offset_sd",
+        ),
+    ),
+    "time_course": ModelSpec(
+        "time_course",
+        None,
+        "placebo_adjusted",
+        "time_course",
+        True,
+        "How long the relief beyond placebo lasts (time_course)",
+        (
+            # per week of config time_course.weeks (timepoint column week_<w>)
+            "log_odds_ratio",
+            "odds_ratio",
+            "placebo_response_rate",
+            "ketamine_response_rate",
+            "risk_difference",
+            "predicted_risk_difference",
+            "prob_risk_difference_gt_threshold",
+            # one row each (timepoint column "joint")
+            "half_life",
+            "weeks_to_threshold",
+            "prob_above_threshold_at_horizon",
+            "tau",
+            "tau_placebo",
+            "design_bias",
+        ),
+        (
+            "placebo_mu",
+            "effect_mu",
+            "half_life",
+            "tau",
+            "tau_placebo",
+            "design_bias",
+            "pain_threshold",
+            "definition_offset_sd",
         ),
     ),
     "placebo_map": ModelSpec(
@@ -153,5 +201,7 @@ def fit_units(model: str, timepoints: list[str]) -> list[str]:
 
 def priors_block(prior_set: dict, model: str) -> dict:
     """The block of a prior set a model uses (its ``prior_block``; placebo_map and the regressions borrow
-    pooled_rate's)."""
-    return prior_set[spec(model).prior_block]
+    pooled_rate's, time_course placebo_adjusted's), restricted to the keys it reads (``prior_keys``)."""
+    entry = spec(model)
+    block = prior_set[entry.prior_block]
+    return dict(block) if entry.prior_keys is None else {k: block[k] for k in entry.prior_keys if k in block}

@@ -258,6 +258,8 @@ def summary_options():
         **config["interval"],
         "threshold": config["placebo_adjusted"]["risk_difference_threshold"],
         "timepoints": list(config["timepoints"]),
+        # the time_course rows: at which weeks, and how far the week below the threshold is searched
+        "time_course": {k: config["time_course"][k] for k in ("weeks", "horizon")},
     }
 
 
@@ -525,7 +527,22 @@ def all_outputs():
     ]
     if {"pooled_rate", "placebo_adjusted"} <= models:
         outputs.append("results/comparison/loo.csv")
-    return outputs + criticism_outputs() + checks_outputs() + regression_outputs() + report_outputs()
+    return (
+        outputs
+        + criticism_outputs()
+        + checks_outputs()
+        + regression_outputs()
+        + time_course_outputs()
+        + report_outputs()
+    )
+
+
+# -- plots.smk: the time-course figure --------------------------------------------
+def time_course_outputs():
+    """The difference-over-weeks figure and its curves, when the time-course model is fitted."""
+    if ("time_course", JOINT) not in PLAN.fits:
+        return []
+    return ["results/time_course/difference_by_week.png", "results/time_course/curve.csv"]
 
 
 # -- report.smk: the posterior report (issue 5) ---------------------------------
@@ -580,6 +597,10 @@ def report_inputs(wildcards):
     }
     if {"pooled_rate", "placebo_adjusted"} <= models:
         inputs["loo"] = ["results/comparison/loo.csv", "results/comparison/pareto_k.csv"]
+    inputs["decay"] = time_course_outputs()[:1]
+    inputs["time_course_studies"] = fit_paths(
+        "results/summaries/{model}/{timepoint}/study_estimates.csv", models=["time_course"]
+    )
     return inputs
 
 

@@ -17,3 +17,27 @@ rule forest_plot:
         interval=config["interval"],
     script:
         "../scripts/forest_plot.py"
+
+
+rule time_course_figure:
+    input:
+        idata="results/fits/time_course/joint/idata.nc",
+        studies="results/summaries/time_course/joint/study_estimates.csv",
+        estimands="results/summaries/time_course/joint/estimands.csv",
+    output:
+        png=report(
+            "results/time_course/difference_by_week.png",
+            caption="../report/captions/decay.rst",
+            category="1. Summary of findings",
+        ),
+        curve="results/time_course/curve.csv",
+    log:
+        "results/logs/time_course_figure.log",
+    conda:
+        "../envs/crpsmeta.yaml"
+    params:
+        figure_weeks=config["time_course"]["figure_weeks"],
+        threshold=config["placebo_adjusted"]["risk_difference_threshold"],
+        interval=config["interval"],
+    script:
+        "../scripts/time_course_figure.py"

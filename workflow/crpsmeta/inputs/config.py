@@ -206,9 +206,53 @@ def validate_config(config: dict, schema: dict, filename: str = "config/config.y
                     )
     if not issues:  # rules across keys, on a config whose keys and types are right (defaults filled in)
         issues += _validation_target_issues(cfg, filename, key_lines)
+        issues += _time_course_issues(cfg, filename, key_lines)
     if issues:
         raise InputValidationError(list(dict.fromkeys(issues)))
     return cfg
+
+
+def _time_course_issues(cfg: dict, filename: str, key_lines: dict) -> list[Issue]:
+    """With time_course among the models, every prior set it is fitted under needs a ``half_life`` prior
+    (optional otherwise, as placebo_adjusted does not read it), and the window of a row without weeks must
+    lie within the weeks its timepoint may report."""
+    from crpsmeta.vocabulary import WEEKS_BY_TIMEPOINT
+
+    if "time_course" not in cfg["models"]:
+        return []
+    issues = []
+    names = list(cfg["prior_sets"]) if cfg["sensitivity_prior_sets"] == "all" else cfg["sensitivity_prior_sets"]
+    for name in dict.fromkeys([cfg["prior_set"], *names]):
+        if "half_life" not in cfg["prior_sets"][name]["placebo_adjusted"]:
+            path = ("prior_sets", name, "placebo_adjusted")
+            issues.append(
+                Issue(
+                    filename,
+                    key_lines.get(path),
+                    None,
+                    ".".join((*path, "half_life")),
+                    None,
+                    "required_for_time_course",
+                    "models includes time_course, which needs a half_life prior in every prior set it is "
+                    "fitted under (e.g. {family: lognormal, meanlog: 0.44, sdlog: 0.35}: Dahan et al. 2011)",
+                )
+            )
+    for tp, (lo, hi) in cfg["time_course"]["unknown_weeks"].items():
+        first, last = WEEKS_BY_TIMEPOINT[tp]
+        if not (first <= lo < hi <= last):
+            path = ("time_course", "unknown_weeks", tp)
+            issues.append(
+                Issue(
+                    filename,
+                    key_lines.get(path),
+                    None,
+                    ".".join(path),
+                    f"[{lo}, {hi}]",
+                    "window_within_timepoint",
+                    f"need {first} <= first < last <= {last} (the weeks a {tp} outcome may report)",
+                )
+            )
+    return issues
 
 
 def _validation_target_issues(cfg: dict, filename: str, key_lines: dict) -> list[Issue]:

@@ -283,6 +283,11 @@ def model_inputs(
             & (outcomes["measure"] == "responders")
         ][["study_id", "source", "derivation"]]
         return used.merge(sources, on="study_id", how="left"), gaps
+    if model == "time_course":  # placebo_adjusted's rows, each with the week it was observed at
+        used, gaps = model_inputs(
+            studies, outcomes, model="placebo_adjusted", unit=unit, options=options, timepoints=timepoints
+        )
+        return with_weeks(used, outcomes), gaps
     if model == "placebo_adjusted":
         arms, contrasts, gaps = placebo_inputs(
             studies,
@@ -317,6 +322,26 @@ def model_inputs(
         used, left_out = add_covariate(base, studies, covariate_of(model), options.get("levels"))
         return used, pd.concat([gaps, left_out], ignore_index=True)
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+
+
+def with_weeks(used: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """``used`` with ``weeks``: the weeks since the end of infusion its outcome row reports (NaN where the
+    source gives none). A contrast takes the week of its study's pain rows at that timepoint (the ketamine
+    arm's where both are given)."""
+    measure = {"responders": "responders", "contrast": "pain", "pain": "pain"}
+    weeks = []
+    for row in used.itertuples():
+        kind = getattr(row, "kind", "responders")
+        rows = outcomes[
+            (outcomes["study_id"] == row.study_id)
+            & (outcomes["timepoint"] == row.timepoint)
+            & (outcomes["measure"] == measure[kind])
+        ]
+        if kind != "contrast":
+            rows = rows[rows["arm"] == row.arm]
+        known = rows.sort_values("arm", key=lambda a: a != "ketamine")["weeks"].dropna()
+        weeks.append(float(known.iloc[0]) if len(known) else float("nan"))
+    return used.assign(weeks=weeks)
 
 
 def leave_out(used: pd.DataFrame, study_id: str) -> pd.DataFrame:

@@ -91,6 +91,18 @@ def build_model(model: str, used: pd.DataFrame, priors: dict, options: dict | No
             studies=_studies(full) if leave_out is not None else None,
             definitions=_definitions(full, reference) if leave_out is not None else None,
         )
+    if model == "time_course":
+        from crpsmeta.models.time_course import PRIOR_NAMES as TIME_COURSE_PRIORS
+        from crpsmeta.models.time_course import time_course_model
+
+        return time_course_model(
+            used,
+            priors={k: slot(k, priors[k]) for k in TIME_COURSE_PRIORS},
+            definition_offset_sd=float(priors["definition_offset_sd"]),
+            unknown_weeks={t: tuple(w) for t, w in options["unknown_weeks"].items()},
+            placebo_late_week=float(options["placebo_late_week"]),
+            reference_definition=options.get("reference_definition", REFERENCE_DEFINITION),
+        )
     if model in REGRESSION_MODELS:
         from crpsmeta.models.pooled_rate import build_regression
 

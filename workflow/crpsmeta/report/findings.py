@@ -196,7 +196,8 @@ def gate_status(diagnostics: pd.DataFrame) -> dict[tuple[str, str], bool]:
 
 
 def _points(x: float) -> str:
-    return f"{100 * x:.0f}"
+    """A risk difference in whole percentage points (never "-0")."""
+    return f"{int(round(100 * float(x)))}"
 
 
 def _controlled_text(k: int, k_rct: int, where: str = "") -> str:
@@ -548,3 +549,125 @@ def placebo_prior_comparison(
                 f"{placebo[0]} to {placebo[1]} and the placebo-adjusted difference from {rd[0]} to {rd[1]}."
             )
     return out
+
+
+def _interval_text(row, scale=pct) -> str:
+    return f"{scale(row['median'])} ({scale(row['lower'])} to {scale(row['upper'])})"
+
+
+def time_course_findings(
+    estimands: pd.DataFrame,
+    studies: pd.DataFrame,
+    *,
+    prior_set: str,
+    half_life_prior: dict,
+    threshold: float,
+    prob_label: str,
+) -> dict:
+    """What the report says of the time-course model (:mod:`crpsmeta.models.time_course`).
+
+    ``estimands`` holds every prior set's rows (results/sensitivity/estimands.csv) and ``studies`` the primary
+    fit's study_estimates.csv (each row's week). Returns ``weeks`` (one row per reported week: risk difference,
+    prediction interval, P(above the threshold), ketamine and placebo rates), ``by_prior_set`` (the half-life,
+    the week below the threshold and the week-4 difference under each prior set), and ``sentences``: the
+    half-life and week below the threshold with how much the data moved the half-life from its prior, how the
+    answer compares with the two-timepoint model, and which of the two the summary of findings uses and why.
+    """
+    est = estimands[estimands["model"] == "time_course"]
+    primary = est[est["prior_set"] == prior_set]
+    if primary.empty:
+        return {}
+
+    def get(frame, tp, name):
+        row = frame[(frame["timepoint"] == tp) & (frame["estimand"] == name)]
+        return None if row.empty else row.iloc[0]
+
+    week_labels = [t for t in dict.fromkeys(primary["timepoint"]) if str(t).startswith("week_")]
+    weeks = []
+    for tp in week_labels:
+        rd, pred = get(primary, tp, "risk_difference"), get(primary, tp, "predicted_risk_difference")
+        prob = get(primary, tp, "prob_risk_difference_gt_threshold")
+        ket, plc = get(primary, tp, "ketamine_response_rate"), get(primary, tp, "placebo_response_rate")
+        weeks.append(
+            {
+                "week": tp.split("_", 1)[1],
+                "risk_difference": _interval_text(rd, _points),
+                "prediction": f"{_points(pred['lower'])} to {_points(pred['upper'])}" if pred is not None else "-",
+                "prob_above_threshold": pct(float(prob["mean"])) if prob is not None else "-",
+                "ketamine_rate": pct(ket["median"]) if ket is not None else "-",
+                "placebo_rate": pct(plc["median"]) if plc is not None else "-",
+            }
+        )
+    by_set = []
+    for name, frame in est.groupby("prior_set", sort=False):
+        hl, below = get(frame, JOINT, "half_life"), get(frame, JOINT, "weeks_to_threshold")
+        rd4 = get(frame, "week_4", "risk_difference")
+        by_set.append(
+            {
+                "prior_set": name,
+                "half_life_weeks": _interval_text(hl, lambda v: f"{v:.1f}") if hl is not None else "-",
+                "weeks_to_threshold": _interval_text(below, lambda v: f"{v:.1f}") if below is not None else "-",
+                "risk_difference_week_4": _interval_text(rd4, _points) if rd4 is not None else "-",
+            }
+        )
+    hl, below = get(primary, JOINT, "half_life"), get(primary, JOINT, "weeks_to_threshold")
+    above = get(primary, JOINT, "prob_above_threshold_at_horizon")
+    prior_median = math.exp(float(half_life_prior["meanlog"]))
+    spread = 1.959964 * float(half_life_prior["sdlog"])
+    reported = studies[studies["quantity"] == "log_odds_ratio"] if "quantity" in studies else studies
+    stated = reported["weeks_reported"].dropna()
+    known = sorted({float(w) for w in stated})
+    sentences = []
+    if hl is not None:
+        contraction = float(hl["contraction"])
+        moved = (
+            "the data barely moved it from its prior"
+            if not contraction > 0.3
+            else "the data narrowed it well beyond its prior"
+            if contraction > 0.7
+            else "the data narrowed it somewhat"
+        )
+        sentences.append(
+            f"The difference over placebo halves every {hl['median']:.1f} weeks ({prob_label} CrI "
+            f"{hl['lower']:.1f} to {hl['upper']:.1f}); its prior was {prior_median:.1f} weeks "
+            f"({prior_median * math.exp(-spread):.1f} to {prior_median * math.exp(spread):.1f}), and "
+            f"{moved} (contraction {contraction:.2f}). {len(stated)} of the {len(reported)} rows are at a stated "
+            f"week, at {len(known)} distinct weeks ({', '.join(f'{w:g}' for w in known) or 'none'}); the others' weeks "
+            "are parameters within their timepoint's window."
+        )
+    if below is not None:
+        censored = (
+            f"; {pct(float(above['mean']))} of the posterior is still above it at the horizon"
+            if above is not None
+            else ""
+        )
+        sentences.append(
+            f"The difference falls below the clinical threshold ({100 * threshold:.0f} points) after "
+            f"{below['median']:.1f} weeks ({prob_label} CrI {below['lower']:.1f} to {below['upper']:.1f}){censored}."
+        )
+    two = estimands[(estimands["model"] == "placebo_adjusted") & (estimands["prior_set"] == prior_set)]
+    pairs = [
+        ("immediate", [w for w in week_labels if w == "week_0"]),
+        ("followup", [w for w in week_labels if 4 <= float(w.split("_", 1)[1]) <= 13]),
+    ]
+    for tp, labels in pairs:
+        rd = get(two, tp, "risk_difference")
+        here = [(w, get(primary, w, "risk_difference")) for w in labels]
+        if rd is None or not here:
+            continue
+        sentences.append(
+            f"At {WHEN.get(tp, tp)} the two-timepoint model gives a difference of "
+            f"{_interval_text(rd, _points)} points; the time-course model gives "
+            + ", ".join(f"{_interval_text(r, _points)} at week {w.split('_', 1)[1]}" for w, r in here)
+            + "."
+        )
+    sentences.append(
+        "The summary of findings uses the two-timepoint model (placebo_adjusted): it answers at the two timepoints "
+        "the question asks about, with the follow-up effect a free fraction of the immediate one, so it assumes "
+        "no shape for the decline, and every outcome enters at its timepoint even where the week is not given. "
+        "The time-course model adds how long the relief lasts, but it assumes an exponential decline at one rate "
+        "in every study, and with few rows at stated weeks its half-life rests largely on its prior "
+        "(Dahan 2011's PK-PD estimate in the primary set). It is shown beside the headline, not instead of it; "
+        "the table below gives its answer under every prior set."
+    )
+    return {"weeks": weeks, "by_prior_set": by_set, "sentences": sentences}

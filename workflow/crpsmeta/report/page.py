@@ -21,6 +21,7 @@ from crpsmeta.report.findings import (
     not_estimable,
     placebo_prior_comparison,
     report_caveats,
+    time_course_findings,
     used_arms,
 )
 from crpsmeta.vocabulary import TIMEPOINTS
@@ -307,8 +308,19 @@ def build_page(i, p: dict, template_dir: str | Path) -> tuple[str, str]:
         )
         if p.get("prior_sets")
         else [],
+        "time_course": time_course_findings(
+            sensitivity,
+            pd.read_csv(i.time_course_studies[0]),
+            prior_set=p["prior_set"],
+            half_life_prior=p["prior_sets"][p["prior_set"]]["placebo_adjusted"]["half_life"],
+            threshold=p["threshold"],
+            prob_label=f"{100 * p['interval']['prob']:g} %",
+        )
+        if getattr(i, "time_course_studies", [])
+        else {},
         "stale": stale,
         "figures": {
+            "decay": [figure(f, "How the difference over placebo fades with weeks") for f in getattr(i, "decay", [])],
             "time_course": figure(i.time_course, "Time course"),
             "placebo_explained": figure(
                 i.placebo_explained, "How much of an uncontrolled series' responder rate placebo explains"

@@ -9,6 +9,7 @@ from scipy import stats
 
 from crpsmeta.fitting.record import record_seed
 from crpsmeta.registry import spec
+from crpsmeta.vocabulary import JOINT
 
 # The public column order of results/summaries/estimands.csv.
 ESTIMAND_COLUMNS = [
@@ -263,12 +264,17 @@ def estimands_table(
     interval_type: str = "equal_tailed",
     threshold: float = 0.10,
     timepoints: tuple[str, ...] = ("immediate", "followup"),
+    time_course: dict | None = None,
 ) -> pd.DataFrame:
     """One row per estimand (and timepoint) of a fit.
 
     ``timepoint`` is the fit unit: a timepoint, or ``joint`` for placebo_adjusted,
-    whose rows are then written per timepoint in ``timepoints``.
+    whose rows are then written per timepoint in ``timepoints``. A time_course fit's rows are written per
+    week of ``time_course["weeks"]`` (timepoint ``week_<w>``, :func:`week_label`) and once for the
+    half-life and the week the difference falls below ``threshold`` (searched up to
+    ``time_course["horizon"]``).
     """
+    time_course = dict(time_course or {"weeks": [0, 4, 8, 12], "horizon": 26})
     rows = []
     if model in ESTIMANDS:
         labels = dict(model=model, prior_set=prior_set, timepoint=timepoint)
@@ -341,6 +347,10 @@ def estimands_table(
                 rows[-1]["note"] = "follow-up log odds ratio as a fraction of the immediate one"
             for estimand, var in PLACEBO_ADJUSTED_SCALARS.items():
                 rows.append(_row(idata, var, None, prob, interval_type, estimand=estimand, **labels))
+    elif model == "time_course":
+        rows += time_course_rows(
+            idata, prior_set=prior_set, prob=prob, interval_type=interval_type, threshold=threshold, **time_course
+        )
     else:
         raise ValueError(f"unknown model {model!r}")
     table = pd.DataFrame(rows, columns=ESTIMAND_COLUMNS)
@@ -349,6 +359,106 @@ def estimands_table(
     if unlisted:
         raise ValueError(f"{model}'s summary would write estimands its registry entry does not list: {unlisted}")
     return table
+
+
+def week_label(week: float) -> str:
+    """The timepoint column of a time_course row at ``week`` weeks since the end of infusion: ``week_4``."""
+    return f"week_{float(week):g}"
+
+
+TIME_COURSE_NOTES = {
+    "log_odds_ratio": "log odds ratio, ketamine vs placebo, at this week: effect_mu x 2^(-week / half_life)",
+    "odds_ratio": "odds ratio at this week",
+    "placebo_response_rate": "placebo responder rate at this week (early -> late from week 0 to placebo_late_week)",
+    "ketamine_response_rate": "ketamine responder rate at this week (randomised, reference definition)",
+    "risk_difference": "ketamine minus placebo responder rate at this week",
+    "predicted_risk_difference": "prediction: risk difference at this week in a new randomised study",
+}
+
+
+def time_course_rows(
+    idata, *, prior_set: str, prob: float, interval_type: str, threshold: float, weeks, horizon: float
+) -> list[dict]:
+    """The time-course model's rows (:mod:`crpsmeta.models.time_course`), from the record's draws."""
+    from crpsmeta.models.time_course import curves, weeks_to_threshold
+
+    late_week = float(idata.constant_data["placebo_late_week"].values)
+    seed = record_seed(idata)
+    has_prior = "prior" in idata.groups() and {"placebo_mu", "effect_mu", "half_life"} <= set(idata.prior.data_vars)
+    post = curves(idata.posterior, weeks, late_week=late_week, seed=seed)
+    prior = curves(idata.prior, weeks, late_week=late_week, seed=seed) if has_prior else None
+    rows = []
+    for i, week in enumerate(weeks):
+        labels = dict(model="time_course", prior_set=prior_set, timepoint=week_label(week))
+        for estimand, note in TIME_COURSE_NOTES.items():
+            pri = prior[estimand][..., i] if prior is not None else None
+            rows.append(_draws_row(post[estimand][..., i], pri, prob, interval_type, note, estimand=estimand, **labels))
+        rows.append(
+            probability_row(
+                post["risk_difference"][..., i] > threshold, estimand="prob_risk_difference_gt_threshold", **labels
+            )
+        )
+        rows[-1]["note"] = f"P(risk difference > {threshold:g} at this week); " + rows[-1]["note"]
+    labels = dict(model="time_course", prior_set=prior_set, timepoint=JOINT)
+    rows.append(_row(idata, "half_life", None, prob, interval_type, estimand="half_life", **labels))
+    rows[-1]["note"] = "weeks in which the ketamine-vs-placebo log odds ratio halves"
+    first, censored = weeks_to_threshold(idata.posterior, threshold, late_week=late_week, horizon=horizon)
+    prior_first = (
+        weeks_to_threshold(idata.prior, threshold, late_week=late_week, horizon=horizon)[0] if has_prior else None
+    )
+    rows.append(
+        _draws_row(
+            first,
+            prior_first,
+            prob,
+            interval_type,
+            f"first week the risk difference is <= {threshold:g} (0 = already at week 0); "
+            f"{censored.mean():.1%} of draws still above it at week {horizon:g}, counted as {horizon:g}",
+            estimand="weeks_to_threshold",
+            **labels,
+        )
+    )
+    rows.append(probability_row(censored, estimand="prob_above_threshold_at_horizon", **labels))
+    rows[-1]["note"] = f"P(risk difference still > {threshold:g} at week {horizon:g}); " + rows[-1]["note"]
+    for estimand in ("tau", "tau_placebo", "design_bias"):
+        rows.append(_row(idata, estimand, None, prob, interval_type, estimand=estimand, **labels))
+    return rows
+
+
+def time_course_studies_table(
+    idata, used: pd.DataFrame, *, prior_set: str, prob: float = 0.95, interval_type: str = "equal_tailed"
+) -> pd.DataFrame:
+    """time_course: per row of the fit, its week (as reported, or the posterior median of a week the source
+    does not give) and its study's modelled log odds ratio and risk difference at that week (shrunken; the
+    points of the difference-over-weeks figure; :func:`crpsmeta.models.time_course.row_draws`)."""
+    from crpsmeta.models.time_course import row_draws
+
+    late_week = float(idata.constant_data["placebo_late_week"].values)
+    draws = row_draws(idata.posterior, used, late_week=late_week)
+    rows = []
+    for i, r in enumerate(used.itertuples()):
+        for quantity in ("log_odds_ratio", "risk_difference"):
+            s = summarize_draws(draws[quantity][..., i], prob, interval_type)
+            rows.append(
+                {
+                    "model": "time_course",
+                    "prior_set": prior_set,
+                    "timepoint": r.timepoint,
+                    "study_id": r.study_id,
+                    "arm": r.arm,
+                    "kind": getattr(r, "kind", "responders"),
+                    "weeks_reported": r.weeks,
+                    "weeks": float(np.median(draws["weeks"][..., i])),
+                    "quantity": quantity,
+                    "shrunken_mean": s["mean"],
+                    "shrunken_median": s["median"],
+                    "shrunken_lower": s["lower"],
+                    "shrunken_upper": s["upper"],
+                    "interval_prob": prob,
+                    "interval_type": interval_type,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def study_effects_table(
@@ -445,15 +555,24 @@ def fit_summaries(
     interval_type: str,
     threshold: float,
     timepoints: tuple[str, ...],
+    time_course: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A fit's two summary tables: its estimands, and its study-level estimates (placebo-adjusted study effects
     for a model of both arms, shrunken study rates beside the observed ones for a model of one arm)."""
     interval = dict(prob=prob, interval_type=interval_type)
     labels = dict(model=model, prior_set=prior_set)
     estimands = estimands_table(
-        idata, timepoint=timepoint, threshold=threshold, timepoints=timepoints, **labels, **interval
+        idata,
+        timepoint=timepoint,
+        threshold=threshold,
+        timepoints=timepoints,
+        time_course=time_course,
+        **labels,
+        **interval,
     )
-    if spec(model).arm is None:
+    if model == "time_course":
+        studies = time_course_studies_table(idata, used, prior_set=prior_set, **interval)
+    elif spec(model).arm is None:
         studies = study_effects_table(idata, **labels, **interval)
     else:
         columns = ["study_id", "responder_definition", "definition_class", "design", "verification"]
