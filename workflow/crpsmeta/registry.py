@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crpsmeta.vocabulary import JOINT
+from crpsmeta.vocabulary import JOINT, KETAMINE, PLACEBO
 
 # The meta-regressions: one model per study-level covariate (values: crpsmeta.inputs.covariates)
 REGRESSION_PREFIX = "regression_"
@@ -68,7 +68,7 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "pooled_rate": ModelSpec(
         "pooled_rate",
-        "ketamine",
+        KETAMINE,
         "pooled_rate",
         "pooled_rate",
         False,
@@ -153,7 +153,7 @@ MODELS: dict[str, ModelSpec] = {
     ),
     "placebo_map": ModelSpec(
         "placebo_map",
-        "placebo",
+        PLACEBO,
         "pooled_rate",
         "placebo_adjusted",
         False,
@@ -163,7 +163,7 @@ MODELS: dict[str, ModelSpec] = {
     **{
         REGRESSION_PREFIX + name: ModelSpec(
             REGRESSION_PREFIX + name,
-            "ketamine",
+            KETAMINE,
             "pooled_rate",
             "meta_regression",
             False,

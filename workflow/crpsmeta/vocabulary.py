@@ -15,6 +15,8 @@ __all__ = [
     "WHEN",
     "WEEKS_BY_TIMEPOINT",
     "ARMS",
+    "KETAMINE",
+    "PLACEBO",
     "CONTRAST_ARM",
     "DESIGNS",
     "CONTROLLED_DESIGNS",
@@ -35,7 +37,8 @@ WHEN = {"immediate": "the end of infusion", "followup": "1-3 months"}  # "at ...
 # weeks since the end of infusion an outcome of each timepoint may report (validation rule weeks_fit_timepoint)
 WEEKS_BY_TIMEPOINT = {"immediate": (0, 2), "followup": (2, 26)}
 
-ARMS = ("ketamine", "placebo")
+KETAMINE, PLACEBO = "ketamine", "placebo"  # the two arms, named once
+ARMS = (KETAMINE, PLACEBO)
 # the arm label of a ketamine-versus-placebo contrast row (a log odds ratio between the two arms)
 CONTRAST_ARM = "ketamine_vs_placebo"
 MEASURES = ("responders", "pain")

@@ -382,11 +382,10 @@ def regression_timepoints():
 def funnel_inputs(wildcards):
     """A funnel plot's studies, the pooled_rate fit (pooled line), and the Egger-type fit when there is one."""
     tp = wildcards.timepoint
-    inputs = {
-        "used": f"results/data/regression_se/{tp}/used.csv",
-        "pooled": f"results/fits/pooled_rate/{tp}/idata.nc",
-        "pooled_diagnostics": f"results/diagnostics/pooled_rate/{tp}/diagnostics.csv",
-    }
+    inputs = {"used": f"results/data/regression_se/{tp}/used.csv"}
+    if ("pooled_rate", tp) in PLAN.fits:  # config may leave pooled_rate out: then no pooled line
+        inputs["pooled"] = f"results/fits/pooled_rate/{tp}/idata.nc"
+        inputs["pooled_diagnostics"] = f"results/diagnostics/pooled_rate/{tp}/diagnostics.csv"
     if any(p["covariate"] == "se" and p["timepoint"] == tp and p["fitted"] for p in regression_plan()):
         inputs["egger"] = f"results/fits/regression_se/{tp}/idata.nc"
         inputs["egger_diagnostics"] = f"results/diagnostics/regression_se/{tp}/diagnostics.csv"

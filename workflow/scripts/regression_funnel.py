@@ -12,7 +12,7 @@ from crpsmeta.vocabulary import WHEN
 w, p, i = snakemake.wildcards, snakemake.params, snakemake.input
 with logged(snakemake.log[0]):
     used = pd.read_csv(i.used, dtype={"study_id": str})
-    pooled = read_record(i.pooled)
+    pooled = read_record(i.pooled) if "pooled" in i.keys() else None  # no pooled line without pooled_rate
     egger = read_record(i.egger) if "egger" in i.keys() else None
     row = small_study_table(
         [{"timepoint": w.timepoint, "used": used, "idata": egger, "note": "Egger-type line not drawn"}],
@@ -24,7 +24,7 @@ with logged(snakemake.log[0]):
     fig = funnel_plot(
         used,
         timepoint_text=f"at {WHEN[w.timepoint]}",
-        pooled_mu=pooled.posterior["mu"].values,
+        pooled_mu=pooled.posterior["mu"].values if pooled is not None else None,
         egger=egger,
         prob=p.interval["prob"],
         label=row["label"],

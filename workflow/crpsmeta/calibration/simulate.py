@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.special import expit
 
 from crpsmeta.inputs.config import check_design
-from crpsmeta.vocabulary import CONTRAST_ARM, REFERENCE_DEFINITION, TIMEPOINTS
+from crpsmeta.vocabulary import CONTRAST_ARM, KETAMINE, PLACEBO, REFERENCE_DEFINITION, TIMEPOINTS
 
 
 def simulate_regression(x, n, *, mu: float, tau: float, beta: float, rng: np.random.Generator) -> pd.DataFrame:
@@ -133,7 +133,7 @@ def simulate_placebo_adjusted(
                 contrasts.append(
                     {
                         "study_id": sid,
-                        "arm": "ketamine",
+                        "arm": KETAMINE,
                         "timepoint": tp,
                         "kind": "pain",
                         "d": mean_d + pain_se * rng.standard_normal(),
@@ -146,8 +146,8 @@ def simulate_placebo_adjusted(
             if single_definitions and not rct:
                 definition = single_definitions[(i - n_rct) % len(single_definitions)]
                 offset = float(truth.get("definition_offset", {}).get(definition, 0.0))
-            for arm, eta in (("ketamine", a + delta + bias + offset), ("placebo", a + bias + offset)):
-                if arm == "placebo" and not rct:
+            for arm, eta in ((KETAMINE, a + delta + bias + offset), (PLACEBO, a + bias + offset)):
+                if arm == PLACEBO and not rct:
                     continue
                 n = int(rct_n) if rct and rct_n is not None else int(rng.integers(n_low, n_high + 1))
                 arms.append(
@@ -277,7 +277,7 @@ def simulate_replicate(
             n_low=int(design["n_min"]),
             n_high=int(design["n_max"]),
         )
-        used = sim[["study_id", "n", "responders"]].assign(arm="ketamine", definition_class=reference_definition)
+        used = sim[["study_id", "n", "responders"]].assign(arm=KETAMINE, definition_class=reference_definition)
         truth = {
             "mu": raw["mu"],
             "tau": raw["tau"],

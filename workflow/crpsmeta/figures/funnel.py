@@ -113,9 +113,9 @@ def funnel_plot(
 
 
 def funnel_prior_text(pooled, egger=None) -> str:
-    """The funnel plot's footer, from its records: the pooled fit's prior set and priors, and the Egger-type
-    fit's coefficient prior when there is one."""
-    text = record_prior_text(pooled)
+    """The funnel plot's footer, from its records: the pooled fit's prior set and priors (when pooled_rate is
+    fitted: config may leave it out), and the Egger-type fit's coefficient prior when there is one."""
+    text = record_prior_text(pooled) if pooled is not None else record_prior_text(egger) if egger is not None else ""
     if egger is not None:
         coefficient = record_attrs(egger).get("options", {}).get("coefficient_prior")
         if coefficient:

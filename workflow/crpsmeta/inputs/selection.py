@@ -11,7 +11,15 @@ from __future__ import annotations
 import pandas as pd
 
 from crpsmeta.registry import MODELS, POOLED_ARM, REGRESSION_MODELS
-from crpsmeta.vocabulary import CONTRAST_ARM, CONTROLLED_DESIGNS, DEFINITION_CLASSES, RANDOMISED_DESIGNS, TIMEPOINTS
+from crpsmeta.vocabulary import (
+    CONTRAST_ARM,
+    CONTROLLED_DESIGNS,
+    DEFINITION_CLASSES,
+    KETAMINE,
+    PLACEBO,
+    RANDOMISED_DESIGNS,
+    TIMEPOINTS,
+)
 
 ALL_DEFINITIONS = DEFINITION_CLASSES  # every responder-definition class (config "all")
 
@@ -137,7 +145,7 @@ def placebo_inputs(
 
     design = dict(zip(studies["study_id"], studies["design"]))
     frames, gap_frames = [], []
-    for arm in ("ketamine", "placebo"):
+    for arm in (KETAMINE, PLACEBO):
         for tp in TIMEPOINTS:
             used, gaps = responder_arms(studies, outcomes, arm=arm, timepoint=tp, definitions=definitions)
             frames.append(used.assign(arm=arm, timepoint=tp))
@@ -166,19 +174,19 @@ def placebo_inputs(
     )
     for (sid, tp), group in controlled.groupby(["study_id", "timepoint"], sort=False):
         by_arm = {r["arm"]: r for _, r in group.iterrows()}
-        if not {"ketamine", "placebo"} <= set(by_arm):
+        if not {KETAMINE, PLACEBO} <= set(by_arm):
             continue
         both_counts = {
             a
-            for a in ("ketamine", "placebo")
+            for a in (KETAMINE, PLACEBO)
             if ((arms["study_id"] == sid) & (arms["timepoint"] == tp) & (arms["arm"] == a)).any()
         }
-        if both_counts == {"ketamine", "placebo"}:
+        if both_counts == {KETAMINE, PLACEBO}:
             continue  # responder counts already carry these patients
-        k, p = by_arm["ketamine"], by_arm["placebo"]
+        k, p = by_arm[KETAMINE], by_arm[PLACEBO]
         est_k, est_p = arm_mean_sd(k), arm_mean_sd(p)
         if est_k is None or est_p is None or pd.isna(k["n"]) or pd.isna(p["n"]):
-            for arm, row, est in (("ketamine", k, est_k), ("placebo", p, est_p)):
+            for arm, row, est in ((KETAMINE, k, est_k), (PLACEBO, p, est_p)):
                 contrast_gaps[(sid, tp, arm)] = "controlled pain contrast incomplete: " + (
                     "this arm has no mean with its SD or SE, nor a median with quartiles"
                     if est is None
@@ -339,7 +347,7 @@ def with_weeks(used: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
         ]
         if kind != "contrast":
             rows = rows[rows["arm"] == row.arm]
-        known = rows.sort_values("arm", key=lambda a: a != "ketamine")["weeks"].dropna()
+        known = rows.sort_values("arm", key=lambda a: a != KETAMINE)["weeks"].dropna()
         weeks.append(float(known.iloc[0]) if len(known) else float("nan"))
     return used.assign(weeks=weeks)
 

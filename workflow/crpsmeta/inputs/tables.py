@@ -30,7 +30,7 @@ import jsonschema
 import pandas as pd
 
 from crpsmeta.inputs.issues import InputValidationError, Issue, _describe, _leaf_errors
-from crpsmeta.vocabulary import CONTROLLED_DESIGNS, SINGLE_ARM_DESIGNS, WEEKS_BY_TIMEPOINT
+from crpsmeta.vocabulary import CONTROLLED_DESIGNS, PLACEBO, SINGLE_ARM_DESIGNS, WEEKS_BY_TIMEPOINT
 
 OUTCOME_KEY = ("study_id", "arm", "timepoint", "measure")
 
@@ -439,14 +439,14 @@ def cross_table_issues(
                     f"outcome for a study excluded in {studies_name}; remove the row or include the study",
                 )
             )
-        elif rec["arm"] == "placebo" and design.get(sid) in SINGLE_ARM_DESIGNS:
+        elif rec["arm"] == PLACEBO and design.get(sid) in SINGLE_ARM_DESIGNS:
             issues.append(
                 Issue(
                     outcomes_name,
                     line,
                     row,
                     "arm",
-                    "placebo",
+                    PLACEBO,
                     "no_placebo_in_single_arm",
                     f"{sid} has single-arm design {design.get(sid)!r} and cannot have a placebo arm",
                 )
@@ -512,7 +512,7 @@ def cross_table_issues(
         if design.get(sid) not in CONTROLLED_DESIGNS:
             continue
         rows = outcomes[outcomes["study_id"] == sid]
-        if len(rows) and not (rows["arm"] == "placebo").any():
+        if len(rows) and not (rows["arm"] == PLACEBO).any():
             idx = rows.index[0]
             line, row = row_of(outcomes, idx)
             issues.append(

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crpsmeta.vocabulary import REFERENCE_DEFINITION, TIMEPOINTS
+from crpsmeta.vocabulary import KETAMINE, REFERENCE_DEFINITION, TIMEPOINTS
 
 PRIOR_NAMES = ("placebo_mu", "effect_mu", "half_life", "tau", "tau_placebo", "design_bias", "pain_threshold")
 # the prior block's other entry the model reads
@@ -198,7 +198,7 @@ def time_course_model(
 
         if len(arms):
             alpha, effect, _, _ = eta(arms, "arm", True)
-            is_ket = pm.Data("arm_is_ketamine", (arms["arm"] == "ketamine").to_numpy(float), dims="arm_obs")
+            is_ket = pm.Data("arm_is_ketamine", (arms["arm"] == KETAMINE).to_numpy(float), dims="arm_obs")
             nonrand = pm.Data("arm_nonrandomised", arms["nonrandomised"].to_numpy(float), dims="arm_obs")
             arm_def = pm.Data(
                 "arm_definition_idx",
@@ -216,7 +216,7 @@ def time_course_model(
             pm.Normal("contrast", mu=effect, sigma=se, observed=obs, dims="contrast_obs")
         if len(pains):
             alpha, effect, _, _ = eta(pains, "pain", True)
-            is_ket = pm.Data("pain_is_ketamine", (pains["arm"] == "ketamine").to_numpy(float), dims="pain_obs")
+            is_ket = pm.Data("pain_is_ketamine", (pains["arm"] == KETAMINE).to_numpy(float), dims="pain_obs")
             nonrand = pm.Data("pain_nonrandomised", pains["nonrandomised"].to_numpy(float), dims="pain_obs")
             se = pm.Data("pain_se", pains["se"].to_numpy(float), dims="pain_obs")
             obs = pm.Data("pain_d", pains["d"].to_numpy(float), dims="pain_obs")

@@ -12,7 +12,16 @@ import pandas as pd
 
 from crpsmeta.formatting import pct
 from crpsmeta.registry import MODELS, pooled_arm, spec
-from crpsmeta.vocabulary import CONTRAST_ARM, CONTROLLED_DESIGNS, DEFINITION_LABELS, JOINT, RANDOMISED_DESIGNS, WHEN
+from crpsmeta.vocabulary import (
+    CONTRAST_ARM,
+    CONTROLLED_DESIGNS,
+    DEFINITION_LABELS,
+    JOINT,
+    KETAMINE,
+    PLACEBO,
+    RANDOMISED_DESIGNS,
+    WHEN,
+)
 
 # Summary-of-findings rows: (estimand, label, model, prediction estimand or probability).
 SOF_ROWS = [
@@ -116,7 +125,7 @@ def used_arms(used: pd.DataFrame, unit: str, *, model: str | None = None) -> pd.
             arm = default
         arm = str(arm)
         tp = str(r["timepoint"]) if "timepoint" in r and pd.notna(r["timepoint"]) else unit
-        for a in ["ketamine", "placebo"] if arm == CONTRAST_ARM else [arm]:
+        for a in [KETAMINE, PLACEBO] if arm == CONTRAST_ARM else [arm]:
             rows.append({"study_id": str(r["study_id"]), "arm": a, "timepoint": tp, "n": r.get("n")})
     return pd.DataFrame(rows, columns=["study_id", "arm", "timepoint", "n"]).drop_duplicates(
         subset=["study_id", "arm", "timepoint"]
@@ -151,7 +160,7 @@ def evidence_counts(
         is_count = used["arm"].astype(str) != CONTRAST_ARM if "arm" in used else used["study_id"].notna()
     placebo_counts = used_arms(used[is_count], unit, model=model)
     placebo_counts = (
-        placebo_counts[placebo_counts["arm"] == "placebo"]["timepoint"].value_counts()
+        placebo_counts[placebo_counts["arm"] == PLACEBO]["timepoint"].value_counts()
         if len(placebo_counts)
         else pd.Series(dtype=int)
     )

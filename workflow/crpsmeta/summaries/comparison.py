@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from crpsmeta.vocabulary import KETAMINE
+
 
 def pareto_k_threshold(n_draws: int) -> float:
     """Good-k bound min(1 - 1/log10(S), 0.7) (Vehtari et al. 2024)."""
@@ -30,7 +32,7 @@ def ketamine_loglik(idata, timepoint: str) -> xr.DataArray:
     if "arm_obs" not in ll.dims:  # pooled_rate: already per study
         return ll
     labels = [str(x) for x in ll["arm_obs"].values]
-    keep = [i for i, lab in enumerate(labels) if lab.split("/")[1:] == ["ketamine", timepoint]]
+    keep = [i for i, lab in enumerate(labels) if lab.split("/")[1:] == [KETAMINE, timepoint]]
     sub = ll.isel(arm_obs=keep)
     studies = [labels[i].split("/")[0] for i in keep]
     return sub.rename({"arm_obs": "study"}).assign_coords(study=studies)
