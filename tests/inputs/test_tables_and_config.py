@@ -478,6 +478,22 @@ def test_shipped_config_is_valid_and_defaults_fill_in(cfg, schemas):
         (lambda c: c["sampler"].update(chians=4), "sampler.chians", "unknown_key"),
         (lambda c: c.update(seed=-1), "seed", "minimum"),
         (lambda c: c["diagnostics"]["r_hat"].update(on_failure="ignore"), "diagnostics.r_hat.on_failure", "enum"),
+        (
+            lambda c: c["prior_sets"]["vague"]["placebo_adjusted"].pop("half_life"),
+            "prior_sets.vague.placebo_adjusted.half_life",
+            "required_for_time_course",
+        ),
+        (
+            lambda c: c["time_course"]["unknown_weeks"].update(followup=[4, 40]),
+            "time_course.unknown_weeks.followup",
+            "window_within_timepoint",
+        ),
+        (
+            lambda c: c["prior_sets"]["default"]["placebo_adjusted"]["half_life"].update(sdlog=0),
+            "prior_sets.default.placebo_adjusted.half_life.sdlog",
+            "exclusiveMinimum",
+        ),
+        (lambda c: c["time_course"].update(placebo_late_week=0), "time_course.placebo_late_week", "exclusiveMinimum"),
     ],
 )
 def test_config_rules(cfg, schemas, mutate, key, rule):
