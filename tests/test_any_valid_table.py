@@ -166,7 +166,7 @@ def test_a_table_without_pain_rows_plans_every_model(tmp_path):
         ROOT / "data" / "studies.csv", tmp_path / "outcomes.csv", SCHEMAS["studies"], SCHEMAS["outcomes"]
     )
     plan = make_plan(_validated_config(SHIPPED), studies, table)
-    assert plan.models == {"pooled_rate", "placebo_adjusted"}
+    assert plan.models == {"pooled_rate", "placebo_adjusted", "time_course"}
     # the shipped data has no placebo responder count, so placebo_map is skipped at both timepoints, with why
     assert [(m, u) for m, u, _ in plan.skipped] == [("placebo_map", "immediate"), ("placebo_map", "followup")]
     assert all("no included placebo arm reports a responder count" in why for _, _, why in plan.skipped)

@@ -176,5 +176,6 @@ def test_every_row_problem_names_row_column_and_value():
             "duplicate_key",
             "yaml_syntax",
             "utf8",
+            "required_for_time_course",  # a missing key: no value to name
         ):
             assert {"line", "column", "value"} <= set(expect), case["id"]
