@@ -179,7 +179,7 @@ def _compile_one(args) -> dict:
     )
     model = build_model(args.model, used, priors, options)
     settings = sampling.SamplerSettings.from_dict(sampler_settings(config), cores=int(config["sampler"]["threads"]))
-    seed = FitSpec(args.model, args.unit, config["prior_set"]).seed(config["seed"])
+    seed = FitSpec(args.model, args.unit, config["prior_set"], "primary").seed(config["seed"])
     post_seed = child_seeds(seed, 3)[1]  # the posterior's seed in sampling.sample_model
     with pytensor.config.change_flags(numba__fastmath=False):
         w0, c0 = time.perf_counter(), time.process_time()
