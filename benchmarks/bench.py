@@ -282,7 +282,6 @@ def bench_validation(replications: int) -> str:
     row = _snakemake(work, f"validate at {replications} replications (cold)", "validate", env=env)
     passed = work / "results" / "validation" / "PASSED"
     row["verdict"] = passed.read_text(encoding="utf-8").strip() if passed.exists() else "no PASSED marker"
-    print(json.dumps(row), flush=True)
     shutil.rmtree(work, ignore_errors=True)
     return (
         f"### The validation target (`snakemake --cores 2 validate`, {replications} replications, on a copy of "
