@@ -7,6 +7,11 @@
     python benchmarks/bench.py threads    three fits at sampler.threads 1 and 2 (two one-thread fits side by side)
     python benchmarks/bench.py workflow   the whole analysis on a copy of config/ and data/: cold (empty results and
                                           compile caches), warm no-op, after a prior edit, after adding a study
+    python benchmarks/bench.py compile    the shipped primary placebo_adjusted and pooled_rate fits as a fit job makes
+                                          them: pm.Data nodes, compile and sampling seconds (wall and CPU), leapfrog
+                                          steps per draw, smallest bulk ESS; --repeats fresh processes each
+    python benchmarks/bench.py validation the validation target (snakemake validate) on a copy of the repository at
+                                          --replications replications: wall time and jobs
     python benchmarks/bench.py all        every section; --write replaces the printed sections of RESULTS.md
 
 Every measurement runs in a fresh process (as a Snakemake job does), so
@@ -145,6 +150,144 @@ def _one(args) -> dict:
         "divergences": divergences,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+
+
+def _compile_one(args) -> dict:
+    """The shipped primary fit of ``args.model`` at ``args.unit``, built and sampled as a fit job does
+    (config's sampler and prior families, the fit's own seed; nutpie through the workflow's compile call),
+    timed in wall and CPU seconds of this process (the machine may be shared)."""
+    t_start = time.perf_counter()
+    import hashlib
+
+    import arviz as az
+    import numpy as np
+    import nutpie
+    import pytensor
+
+    from crpsmeta.fitting import sampling
+    from crpsmeta.inputs.selection import model_inputs
+    from crpsmeta.models.build import build_model
+    from crpsmeta.plan import FitSpec, child_seeds, model_options, prior_families, sampler_settings
+    from crpsmeta.registry import priors_block
+
+    t_imported = time.perf_counter()
+    config = _config()
+    priors = priors_block(config["prior_sets"][config["prior_set"]], args.model)
+    options = {**model_options(config, args.model), "prior_families": prior_families(config, args.model)}
+    used, _ = model_inputs(
+        *_shipped_tables(), model=args.model, unit=args.unit, options=model_options(config, args.model)
+    )
+    model = build_model(args.model, used, priors, options)
+    settings = sampling.SamplerSettings.from_dict(sampler_settings(config), cores=int(config["sampler"]["threads"]))
+    seed = FitSpec(args.model, args.unit, config["prior_set"], "primary").seed(config["seed"])
+    post_seed = child_seeds(seed, 3)[1]  # the posterior's seed in sampling.sample_model
+    with pytensor.config.change_flags(numba__fastmath=False):
+        w0, c0 = time.perf_counter(), time.process_time()
+        compiled = sampling._nutpie_compiled(model, reuse=False)
+        w1, c1 = time.perf_counter(), time.process_time()
+        idata = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=max(1, min(settings.cores, settings.chains)),
+            seed=post_seed,
+            target_accept=settings.target_accept,
+            progress_bar=False,
+            save_warmup=False,
+        )
+        w2, c2 = time.perf_counter(), time.process_time()
+    key = [v for v in KEY[args.model] if v in idata.posterior]
+    ess = az.ess(idata, var_names=key, method="bulk")
+    draws = hashlib.sha256(b"".join(np.ascontiguousarray(idata.posterior[v].values).tobytes() for v in key))
+    return {
+        "model": args.model,
+        "unit": args.unit,
+        "data_nodes": len(model.data_vars),
+        "stored_per_draw": int(compiled.n_expanded),
+        "import_s": round(t_imported - t_start, 2),
+        "compile_s": round(w1 - w0, 2),
+        "compile_cpu_s": round(c1 - c0, 2),
+        "sampling_s": round(w2 - w1, 2),
+        "sampling_cpu_s": round(c2 - c1, 2),
+        "leapfrog_per_draw": round(float(idata.sample_stats["n_steps"].mean()), 1),
+        "min_bulk_ess": round(float(min(float(ess[v].min()) for v in ess.data_vars))),
+        "divergences": int(idata.sample_stats["diverging"].sum()),
+        "draws_sha256": draws.hexdigest()[:12],
+    }
+
+
+COMPILE_COLUMNS = [
+    "model",
+    "unit",
+    "run",
+    "data_nodes",
+    "stored_per_draw",
+    "import_s",
+    "compile_s",
+    "compile_cpu_s",
+    "sampling_s",
+    "sampling_cpu_s",
+    "leapfrog_per_draw",
+    "min_bulk_ess",
+    "divergences",
+    "draws_sha256",
+]
+
+
+def bench_compile(repeats: int = 2) -> str:
+    """The shipped primary fits, each in ``repeats`` fresh processes after an untimed one that warms a compile
+    directory of its own (as every Snakemake job after the first finds PyTensor's caches)."""
+    import hashlib
+
+    rows = []
+    for model, unit in (("placebo_adjusted", "joint"), ("pooled_rate", "immediate")):
+        compiledir = tempfile.mkdtemp(prefix="bench-pytensor-")
+        _PRIMED[("compile", model)] = compiledir
+        env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={compiledir}"}
+        cmd = [sys.executable, __file__, "_compile", "--model", model, "--unit", unit]
+        for run in range(repeats + 1):
+            try:
+                out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=3600)
+            except subprocess.CalledProcessError as exc:
+                raise SystemExit(f"measurement failed: {' '.join(cmd)}\n{exc.stderr[-3000:]}") from None
+            if run == 0:
+                continue  # untimed: fills the compile directory
+            rows.append({**json.loads(out.stdout.strip().splitlines()[-1]), "run": run})
+            print(json.dumps(rows[-1]), flush=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    code = hashlib.sha256((ROOT / "workflow" / "crpsmeta" / "models" / "placebo_adjusted.py").read_bytes())
+    return (
+        f"### Shipped primary fits as a fit job makes them (at `{commit.stdout.strip()}`; "
+        f"placebo_adjusted.py {code.hexdigest()[:8]})\n\n"
+        "Config sampler (nutpie, 4 chains x 1,000 draws, tune 500, target_accept 0.99, `sampler.threads` cores), "
+        "prior families of every prior set, the fit's own seed; each run a fresh process with PyTensor's compile "
+        "directory warm. `data_nodes`: the model's `pm.Data` nodes; `stored_per_draw`: values nutpie computes and "
+        "stores per draw; `_cpu_s`: CPU seconds of the process (all its threads), beside wall seconds; "
+        "`draws_sha256`: a digest of the top-level parameters' draws (same digest, same draws).\n\n"
+        + table(rows, COMPILE_COLUMNS)
+    )
+
+
+def bench_validation(replications: int) -> str:
+    """``snakemake --cores 2 validate`` on a copy of the repository's config/ and data/, config
+    ``validation.replications`` set to ``replications``, empty results/ and compile caches."""
+    import yaml
+
+    work, env = _workdir("bench-validation-")
+    cfg_path = work / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["validation"]["replications"] = int(replications)
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    row = _snakemake(work, f"validate at {replications} replications (cold)", "validate", env=env)
+    passed = work / "results" / "validation" / "PASSED"
+    row["verdict"] = passed.read_text(encoding="utf-8").strip() if passed.exists() else "no PASSED marker"
+    shutil.rmtree(work, ignore_errors=True)
+    return (
+        f"### The validation target (`snakemake --cores 2 validate`, {replications} replications, on a copy of "
+        "config/ and data/, empty results/ and compile caches)\n\n"
+        + table([row], ["run", "wall_s", "jobs", "verdict", "peak_rss_mb_one_process"])
+    )
 
 
 def _route(args) -> dict:
@@ -672,16 +815,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "what",
-        choices=["fits", "scaling", "sharing", "threads", "workflow", "routes", "all", "_one", "_fits", "_route"],
+        choices=[
+            "fits",
+            "scaling",
+            "sharing",
+            "threads",
+            "workflow",
+            "routes",
+            "compile",
+            "validation",
+            "all",
+            "_one",
+            "_fits",
+            "_route",
+            "_compile",
+        ],
     )
     parser.add_argument("--write", action="store_true", help="write the printed tables to benchmarks/RESULTS.md")
     parser.add_argument("--model"), parser.add_argument("--unit"), parser.add_argument("--backend")
     parser.add_argument("--cache"), parser.add_argument("--k", type=int, default=0)
     parser.add_argument("--scenario"), parser.add_argument("--reps")
     parser.add_argument("--target-accept", type=float, default=0.0, help="override config's target_accept")
+    parser.add_argument("--repeats", type=int, default=2, help="compile: fresh processes per model")
+    parser.add_argument(
+        "--replications", type=int, default=4, help="validation: config validation.replications (100: ~22 min)"
+    )
     args = parser.parse_args()
-    if args.what in ("_one", "_fits", "_route"):
-        print(json.dumps({"_one": _one, "_fits": _fits, "_route": _route}[args.what](args)))
+    if args.what in ("_one", "_fits", "_route", "_compile"):
+        print(json.dumps({"_one": _one, "_fits": _fits, "_route": _route, "_compile": _compile_one}[args.what](args)))
         return
     import atexit
 
@@ -694,6 +855,8 @@ def main() -> None:
         "threads": bench_threads,
         "workflow": bench_workflow,
         "routes": bench_routes,
+        "compile": lambda: bench_compile(args.repeats),
+        "validation": lambda: bench_validation(args.replications),
     }
     for name in steps if args.what == "all" else [args.what]:
         parts[name] = steps[name]()

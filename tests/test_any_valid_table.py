@@ -318,7 +318,8 @@ def test_placebo_adjusted_builds_on_single_arm_pain_changes_alone(tmp_path):
         priors_block(cfg["prior_sets"]["default"], "placebo_adjusted"),
         cfg["placebo_adjusted"],
     )
-    assert model.named_vars["pain_d"].get_value().shape == (1,)
+    assert model.named_vars["pain_data"].get_value().shape == (1, len(model.coords["pain_field"]))
+    assert model.named_vars["arm_data"].get_value().shape[0] == 0  # no responder count
     assert all(math.isfinite(v) for v in model.point_logps(mode=PY_MODE).values())
 
 

@@ -26,7 +26,7 @@ from crpsmeta.criticism import observations, predictive
 from crpsmeta.figures import checks as check_figures
 from crpsmeta.fitting.sampling import SamplerSettings, sample_model
 from crpsmeta.models.pooled_rate import pooled_rate_model
-from crpsmeta.models.priors import HalfNormal, Normal
+from crpsmeta.models.priors import HalfNormal, Normal, set_hyperparameters
 
 PROB = 0.95
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -128,8 +128,7 @@ def heterogeneous_fits():
     )
     fits = {}
     for name, scale in (("pinned", 0.01), ("sensible", 1.0)):
-        with model:
-            pm.set_data({"tau_prior_scale": scale})  # priors are data: same graph, no rebuild
+        set_hyperparameters(model, {"tau_prior_scale": scale})  # priors are data: same graph, no rebuild
         fits[name] = sample_model(model, SamplerSettings.from_dict(FAST_SAMPLER), seed=3)
     return fits
 

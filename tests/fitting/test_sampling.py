@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import FAST_SAMPLER
 
+from crpsmeta.fitting.record import constant_data
 from crpsmeta.fitting.sampling import SamplerSettings, sample_model
 from crpsmeta.models.pooled_rate import pooled_rate_model
 from crpsmeta.models.priors import HalfNormal, Normal
@@ -44,7 +45,7 @@ def test_record_has_every_group(idata):
     ):
         assert group in idata.groups(), group
     assert list(idata.observed_data["y"].values) == Y
-    assert list(idata.constant_data["n"].values) == N
+    assert list(constant_data(idata, "n")) == N and list(constant_data(idata, "responders")) == Y
     assert idata.log_likelihood["y"].shape[-1] == len(Y)
     attrs = idata.posterior.attrs
     assert json.loads(attrs["priors"]) == {"x": 1} and "pymc" in json.loads(attrs["versions"])

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
 import pytest
 from scipy import stats
 
 from crpsmeta.inputs.selection import model_inputs, responder_arms
 from crpsmeta.models.build import build_model
 from crpsmeta.models.pooled_rate import pooled_rate_model, typical_within_variance
-from crpsmeta.models.priors import HalfCauchy, HalfNormal, LogNormal, Normal, prior_from_dict
+from crpsmeta.models.priors import (
+    HalfCauchy,
+    HalfNormal,
+    LogNormal,
+    Normal,
+    hyperparameter_labels,
+    prior_from_dict,
+    set_hyperparameters,
+)
 
 
 def test_responder_arms_use_counts_and_list_gaps(shipped_tables):
@@ -74,14 +81,15 @@ def test_pooled_rate_structure():
 def test_priors_enter_as_data_and_edits_do_not_rebuild(tau_prior):
     """Changing a prior hyperparameter changes the compiled logp exactly as the density says."""
     model = pooled_rate_model([5, 7], [10, 12], ["A", "B"], mu_prior=Normal(0, 1.5), tau_prior=tau_prior)
-    names = {v.name for v in model.data_vars}
+    names = hyperparameter_labels(model)
     assert {"mu_prior_mean", "mu_prior_sd"} <= names
     assert set(tau_prior.data_names("tau").values()) <= names
+    # every hyperparameter in one data vector, the counts in one matrix: one nutpie extraction helper each
+    assert {v.name for v in model.data_vars} == {"study_data", "typical_within_variance", "prior_hyperparameters"}
     logp = model.compile_logp()  # compiled once
     point = model.initial_point()
     before = logp(point)
-    with model:
-        pm.set_data({"mu_prior_sd": 3.0})
+    set_hyperparameters(model, {"mu_prior_sd": 3.0})
     after = logp(point)
     mu = point["mu"]
     expected = stats.norm(0, 3.0).logpdf(mu) - stats.norm(0, 1.5).logpdf(mu)
@@ -100,4 +108,8 @@ def test_build_model_from_config_mapping(shipped_tables, shipped_config):
     used, _ = model_inputs(studies, outcomes, model="pooled_rate", unit="immediate")
     model = build_model("pooled_rate", used, shipped_config["prior_sets"]["default"]["pooled_rate"])
     assert list(model.coords["study"]) == list(used["study_id"])
-    np.testing.assert_array_equal(model["n"].get_value(), used["n"].to_numpy())
+    counts = model["study_data"].get_value()
+    np.testing.assert_array_equal(counts[:, list(model.coords["study_field"]).index("n")], used["n"].to_numpy())
+    np.testing.assert_array_equal(
+        counts[:, list(model.coords["study_field"]).index("responders")], used["responders"].to_numpy()
+    )

@@ -10,11 +10,12 @@ from scipy.special import expit, logit
 
 from crpsmeta.calibration.simulate import simulate_placebo_adjusted
 from crpsmeta.fitting.diagnostics import diagnostics_table
+from crpsmeta.fitting.record import constant_data
 from crpsmeta.fitting.sampling import SamplerSettings, sample_model, sample_posterior
 from crpsmeta.inputs.selection import model_inputs
 from crpsmeta.models.build import build_model
 from crpsmeta.models.placebo_adjusted import placebo_adjusted_model
-from crpsmeta.models.priors import Beta, HalfNormal, Normal, RobustNormal
+from crpsmeta.models.priors import Beta, HalfNormal, Normal, RobustNormal, hyperparameter_labels
 from crpsmeta.registry import priors_block
 from crpsmeta.summaries.comparison import compare_loo, pareto_k_threshold
 from crpsmeta.summaries.estimands import contraction, estimands_table, moment_ess, nnt_row
@@ -179,9 +180,48 @@ def test_structure_and_priors_as_data():
     assert [v.name for v in model.observed_RVs] == ["y", "contrast", "pain"]
     assert len(model.coords["pain_obs"]) == 2 and len(model.coords["contrast_obs"]) == 2
     assert model.coords["definition"] == ("pain_free",)  # the reference class has no offset
-    assert {"effect_mu_prior_mean", "placebo_mu_prior_sd", "definition_offset_prior_sd"} <= {
-        v.name for v in model.data_vars
-    }
+    assert {"effect_mu_prior_mean", "placebo_mu_prior_sd", "definition_offset_prior_sd"} <= hyperparameter_labels(model)
+    # the rows in three matrices and the hyperparameters in one vector: nutpie compiles a helper per data node
+    assert {v.name for v in model.data_vars} == {"arm_data", "contrast_data", "pain_data", "prior_hyperparameters"}
+
+
+def test_the_packed_data_give_each_row_its_likelihood():
+    """The likelihood of the model's data matrices, at a random point, is the sum over the input rows of each
+    row's density written out by hand: each field reaches the term it belongs to."""
+    arms, other = simulate_placebo_adjusted(
+        TRUTH, np.random.default_rng(3), n_rct=3, n_single=3, n_contrast=1, n_pain=1, missing=0.0
+    )
+    contrasts, pains = split(other)
+    arms = arms.reset_index(drop=True)
+    arms.loc[[0, 3], "definition_class"] = ["pain_free", "ge50pct"]
+    model = placebo_adjusted_model(arms, contrasts, pains=pains, priors=priors(), definition_offset_sd=0.5)
+    rng = np.random.default_rng(4)
+    point = {k: v + rng.normal(0, 0.5, size=np.shape(v)) for k, v in model.initial_point().items()}
+    likelihood = model.compile_fn(model.logp(vars=model.observed_RVs, sum=True), inputs=model.value_vars)(point)
+    get = model.compile_fn(
+        model.replace_rvs_by_values(
+            [model[v] for v in ("study_placebo", "study_effect", "design_bias", "definition_offset", "pain_threshold")]
+        ),
+        inputs=model.value_vars,
+        on_unused_input="ignore",
+    )
+    alpha, delta, bias, offset, kappa = get(point)
+    study = {s: i for i, s in enumerate(model.coords["study"])}
+    time = {"immediate": 0, "followup": 1}
+    offsets = dict(zip(model.coords["definition"], offset))
+    expected = 0.0
+    for r in arms.itertuples():
+        s, t, k = study[r.study_id], time[r.timepoint], float(r.arm == "ketamine")
+        eta = alpha[s, t] + k * delta[s, t] + r.nonrandomised * bias + offsets.get(r.definition_class, 0.0)
+        expected += stats.binom(r.n, expit(eta)).logpmf(r.responders)
+    for r in contrasts.itertuples():
+        expected += stats.norm(delta[study[r.study_id], time[r.timepoint]], r.se).logpdf(r.log_or)
+    for r in pains.itertuples():
+        s, t, k = study[r.study_id], time[r.timepoint], float(r.arm == "ketamine")
+        eta = alpha[s, t] + k * delta[s, t] + r.nonrandomised * bias
+        expected += stats.norm(np.sqrt(3) / np.pi * (eta + kappa), r.se).logpdf(r.d)
+    assert len(offsets) == 2 and len(pains) == 2 and len(contrasts) == 2
+    assert likelihood == pytest.approx(expected, rel=1e-10)
 
 
 def test_robust_prior_density_is_the_mixture():
@@ -344,7 +384,7 @@ def test_loo_comparison_on_common_observations(recovery_fit, mock_pymc_sample):
     labels = [str(x) for x in y["arm_obs"].values]
     idx = [i for i, lab in enumerate(labels) if lab.endswith("/ketamine/immediate")]
     studies = [labels[i].split("/")[0] for i in idx]
-    n = recovery_fit.constant_data["n"].values
+    n = constant_data(recovery_fit, "n")
     pooled = pooled_rate_model(y.values[idx], n[idx], studies, mu_prior=Normal(0, 1.5), tau_prior=HalfNormal(1))
     pooled_idata = sample_posterior(pooled, SHORT_SAMPLER, seed=3)
     table, pareto = compare_loo({"immediate": pooled_idata}, recovery_fit)

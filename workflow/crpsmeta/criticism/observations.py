@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crpsmeta.fitting.record import constant_data
 from crpsmeta.registry import pooled_arm
 from crpsmeta.vocabulary import CONTRAST_ARM
 
@@ -43,7 +44,7 @@ def observations(idata, *, model: str, unit: str) -> pd.DataFrame:
         obs = idata.observed_data[var]
         (dim,) = obs.dims
         labels = [str(x) for x in obs[dim].values]
-        n = np.asarray(idata.constant_data["n"].values, dtype=float) if var == "y" else np.full(len(labels), np.nan)
+        n = np.asarray(constant_data(idata, "n"), dtype=float) if var == "y" else np.full(len(labels), np.nan)
         for pos, (label, value) in enumerate(zip(labels, np.asarray(obs.values, dtype=float))):
             parts = label.split("/")
             if dim == "study":  # pooled_rate / placebo_map: one count per study at one timepoint

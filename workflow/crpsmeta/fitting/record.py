@@ -53,6 +53,22 @@ def read_record(path: str | Path):
     return az.from_netcdf(str(path))
 
 
+def constant_data(idata, name: str):
+    """The record's constant data ``name``: a variable of its ``constant_data`` group, or a column of one of its
+    data matrices (a model packs several columns into one ``pm.Data`` node, their names the coordinates of its
+    ``*_field`` dimension; :mod:`crpsmeta.models.placebo_adjusted`). Returns a numpy array."""
+    import numpy as np
+
+    group = idata.constant_data
+    if name in group:
+        return np.asarray(group[name].values)
+    for da in group.data_vars.values():
+        for dim in da.dims:
+            if dim.endswith("_field") and name in [str(v) for v in da[dim].values]:
+                return np.asarray(da.sel({dim: name}).values)
+    raise KeyError(f"the record has no constant data {name!r}")
+
+
 def record_seed(idata) -> int:
     """The sampler seed a fit record stores (on the posterior group, where the fit writes its attributes)."""
     for attrs in (idata.posterior.attrs, idata.attrs):

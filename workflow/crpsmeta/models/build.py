@@ -114,11 +114,14 @@ def prior_variables(pm_model) -> list[str]:
     """The model's top-level prior variables, i.e. those a prior set sets (power-scaled by ``psens``).
 
     Every free variable created by :meth:`crpsmeta.models.priors.Prior.register` has
-    hyperparameter data nodes named ``<name>_prior_<hyper>``; the definition
+    hyperparameters named ``<name>_prior_<hyper>`` (data nodes of their own, or entries of the model's
+    :class:`crpsmeta.models.priors.HyperparameterData` vector); the definition
     offsets (prior SD from config) count too. Standardised study effects do not.
     """
-    data_names = set(pm_model.named_vars)
-    names = [rv.name for rv in pm_model.free_RVs if any(d.startswith(f"{rv.name}_prior_") for d in data_names)]
+    from crpsmeta.models.priors import hyperparameter_labels
+
+    labels = hyperparameter_labels(pm_model)
+    names = [rv.name for rv in pm_model.free_RVs if any(d.startswith(f"{rv.name}_prior_") for d in labels)]
     if "definition_offset_z" in pm_model.named_vars and pm_model.named_vars["definition_offset_z"].size.eval() > 0:
         names.append("definition_offset_z")
     return names

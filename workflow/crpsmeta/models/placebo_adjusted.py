@@ -46,10 +46,23 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
-from crpsmeta.models.priors import Prior
+from crpsmeta.models.priors import HyperparameterData, Prior
 from crpsmeta.vocabulary import REFERENCE_DEFINITION, TIMEPOINTS
 
 PRIOR_NAMES = ("placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias", "pain_threshold")
+# The columns of the model's data matrices (pm.Data arm_data, contrast_data, pain_data; coordinates of
+# arm_field, contrast_field, pain_field), in order.
+ARM_FIELDS = (
+    "arm_study_idx",
+    "arm_timepoint_idx",
+    "arm_definition_idx",
+    "arm_is_ketamine",
+    "arm_nonrandomised",
+    "n",
+    "responders",
+)
+CONTRAST_FIELDS = ("contrast_study_idx", "contrast_timepoint_idx", "contrast_se", "contrast_log_or")
+PAIN_FIELDS = ("pain_study_idx", "pain_timepoint_idx", "pain_is_ketamine", "pain_nonrandomised", "pain_se", "pain_d")
 
 
 def _check(arms: pd.DataFrame, contrasts: pd.DataFrame, pains: pd.DataFrame) -> None:
@@ -139,62 +152,65 @@ def placebo_adjusted_model(
         "contrast_obs": [f"{r.study_id}/{r.timepoint}" for r in contrasts.itertuples()],
         "pain_obs": [f"{r.study_id}/{r.arm}/{r.timepoint}" for r in pains.itertuples()],
     }
-    with pm.Model(coords=coords) as model:
-        arm_study = pm.Data(
-            "arm_study_idx", np.array([s_idx[s] for s in arms.get("study_id", [])], dtype="int64"), dims="arm_obs"
-        )
-        arm_time = pm.Data(
-            "arm_timepoint_idx", np.array([t_idx[t] for t in arms.get("timepoint", [])], dtype="int64"), dims="arm_obs"
-        )
-        arm_ket = pm.Data(
-            "arm_is_ketamine",
-            (arms.get("arm", pd.Series([], dtype=str)) == "ketamine").to_numpy().astype("float64"),
-            dims="arm_obs",
-        )
-        arm_nonrand = pm.Data(
-            "arm_nonrandomised", np.asarray(arms.get("nonrandomised", []), dtype="float64"), dims="arm_obs"
-        )
-        arm_def = pm.Data(
-            "arm_definition_idx",
+    arm_rows = np.column_stack(
+        [
+            np.array([s_idx[s] for s in arms.get("study_id", [])], dtype="int64"),
+            np.array([t_idx[t] for t in arms.get("timepoint", [])], dtype="int64"),
             np.array([d_idx.get(c, 0) for c in arms.get("definition_class", [])], dtype="int64"),
-            dims="arm_obs",
-        )
-        n = pm.Data("n", np.asarray(arms.get("n", []), dtype="int64"), dims="arm_obs")
-        y_obs = pm.Data("responders", np.asarray(arms.get("responders", []), dtype="int64"), dims="arm_obs")
-        c_study = pm.Data(
-            "contrast_study_idx",
-            np.array([s_idx[s] for s in contrasts.get("study_id", [])], dtype="int64"),
-            dims="contrast_obs",
-        )
-        c_time = pm.Data(
-            "contrast_timepoint_idx",
-            np.array([t_idx[t] for t in contrasts.get("timepoint", [])], dtype="int64"),
-            dims="contrast_obs",
-        )
-        c_se = pm.Data("contrast_se", np.asarray(contrasts.get("se", []), dtype="float64"), dims="contrast_obs")
-        c_obs = pm.Data(
-            "contrast_log_or", np.asarray(contrasts.get("log_or", []), dtype="float64"), dims="contrast_obs"
-        )
-        p_study = pm.Data(
-            "pain_study_idx", np.array([s_idx[s] for s in pains["study_id"]], dtype="int64"), dims="pain_obs"
-        )
-        p_time = pm.Data(
-            "pain_timepoint_idx", np.array([t_idx[t] for t in pains["timepoint"]], dtype="int64"), dims="pain_obs"
-        )
-        p_ket = pm.Data("pain_is_ketamine", (pains["arm"] == "ketamine").to_numpy().astype("float64"), dims="pain_obs")
-        p_nonrand = pm.Data("pain_nonrandomised", np.asarray(pains["nonrandomised"], dtype="float64"), dims="pain_obs")
-        p_se = pm.Data("pain_se", np.asarray(pains["se"], dtype="float64"), dims="pain_obs")
-        p_obs = pm.Data("pain_d", np.asarray(pains["d"], dtype="float64"), dims="pain_obs")
-        offset_sd = pm.Data("definition_offset_prior_sd", float(definition_offset_sd))
+            (arms.get("arm", pd.Series([], dtype=str)) == "ketamine").to_numpy().astype("int64"),
+            np.asarray(arms.get("nonrandomised", []), dtype="int64"),
+            np.asarray(arms.get("n", []), dtype="int64"),
+            np.asarray(arms.get("responders", []), dtype="int64"),
+        ]
+    ).reshape(len(arms), len(ARM_FIELDS))
+    contrast_rows = np.column_stack(
+        [
+            np.array([s_idx[s] for s in contrasts.get("study_id", [])], dtype="float64"),
+            np.array([t_idx[t] for t in contrasts.get("timepoint", [])], dtype="float64"),
+            np.asarray(contrasts.get("se", []), dtype="float64"),
+            np.asarray(contrasts.get("log_or", []), dtype="float64"),
+        ]
+    ).reshape(len(contrasts), len(CONTRAST_FIELDS))
+    pain_rows = np.column_stack(
+        [
+            np.array([s_idx[s] for s in pains["study_id"]], dtype="float64"),
+            np.array([t_idx[t] for t in pains["timepoint"]], dtype="float64"),
+            (pains["arm"] == "ketamine").to_numpy().astype("float64"),
+            np.asarray(pains["nonrandomised"], dtype="float64"),
+            np.asarray(pains["se"], dtype="float64"),
+            np.asarray(pains["d"], dtype="float64"),
+        ]
+    ).reshape(len(pains), len(PAIN_FIELDS))
+    hyper = HyperparameterData(
+        {name: priors[name] for name in PRIOR_NAMES},
+        constants={"definition_offset_prior_sd": float(definition_offset_sd)},
+    )
+    coords.update(arm_field=list(ARM_FIELDS), contrast_field=list(CONTRAST_FIELDS), pain_field=list(PAIN_FIELDS))
+    with pm.Model(coords=coords) as model:
+        # The rows' data in three matrices (a column per field, named as the record's reader asks for it,
+        # crpsmeta.fitting.record.constant_data) and the priors' hyperparameters in one vector: nutpie compiles
+        # a helper per pm.Data node, so four nodes compile faster than a node per column (benchmarks/RESULTS.md).
+        arm = pm.Data("arm_data", arm_rows, dims=("arm_obs", "arm_field"))
+        arm_study, arm_time, arm_def = arm[:, 0], arm[:, 1], arm[:, 2]
+        arm_ket, arm_nonrand = pt.cast(arm[:, 3], "float64"), pt.cast(arm[:, 4], "float64")
+        n, y_obs = arm[:, 5], arm[:, 6]
+        contrast = pm.Data("contrast_data", contrast_rows, dims=("contrast_obs", "contrast_field"))
+        c_study, c_time = pt.cast(contrast[:, 0], "int64"), pt.cast(contrast[:, 1], "int64")
+        c_se, c_obs = contrast[:, 2], contrast[:, 3]
+        pain = pm.Data("pain_data", pain_rows, dims=("pain_obs", "pain_field"))
+        p_study, p_time = pt.cast(pain[:, 0], "int64"), pt.cast(pain[:, 1], "int64")
+        p_ket, p_nonrand, p_se, p_obs = pain[:, 2], pain[:, 3], pain[:, 4], pain[:, 5]
+        hyper.register()
+        offset_sd = hyper["definition_offset_prior_sd"]
 
-        placebo_mu = priors["placebo_mu"].register("placebo_mu", dims="timepoint")
-        effect_mu = priors["effect_mu"].register("effect_mu")
-        persistence = priors["persistence"].register("persistence")
-        tau = priors["tau"].register("tau")
-        tau_placebo = priors["tau_placebo"].register("tau_placebo")
-        rho = priors["rho"].register("rho")
-        design_bias = priors["design_bias"].register("design_bias")
-        pain_threshold = priors["pain_threshold"].register("pain_threshold")
+        placebo_mu = priors["placebo_mu"].register("placebo_mu", hyper, dims="timepoint")
+        effect_mu = priors["effect_mu"].register("effect_mu", hyper)
+        persistence = priors["persistence"].register("persistence", hyper)
+        tau = priors["tau"].register("tau", hyper)
+        tau_placebo = priors["tau_placebo"].register("tau_placebo", hyper)
+        rho = priors["rho"].register("rho", hyper)
+        design_bias = priors["design_bias"].register("design_bias", hyper)
+        pain_threshold = priors["pain_threshold"].register("pain_threshold", hyper)
         offset_raw = pm.Normal("definition_offset_z", 0.0, 1.0, dims="definition")
         offset = pm.Deterministic("definition_offset", offset_sd * offset_raw, dims="definition")
         offsets = pt.concatenate([pt.zeros(1), offset])

@@ -72,7 +72,10 @@ import pandas as pd
 import pymc as pm
 
 from crpsmeta.inputs.covariates import Design, covariate_of, design
-from crpsmeta.models.priors import Prior
+from crpsmeta.models.priors import HyperparameterData, Prior
+
+# The columns of the study_data matrix (pm.Data; coordinates of its study_field dimension).
+STUDY_FIELDS = ("n", "responders")
 
 
 def regression_model(responders, n, study_ids, dmat: Design, *, mu_prior, tau_prior, beta_prior):
@@ -81,8 +84,8 @@ def regression_model(responders, n, study_ids, dmat: Design, *, mu_prior, tau_pr
     Posterior variables: ``mu`` (logit rate at the covariate mean), ``tau``
     (residual between-study SD), ``beta`` (dim ``term``), ``z``, ``theta``,
     ``study_rate``, ``rate_at_centre`` and ``odds_ratio`` (exp beta).
-    Constant data: ``n``, ``responders``, ``X`` (centred), ``centre``.
-    Prior hyperparameters are ``pm.Data`` (``beta_prior_sd``, ...).
+    Constant data: ``study_data`` (columns ``n``, ``responders``), ``X`` (centred), ``centre``.
+    Prior hyperparameters are data (``beta_prior_sd``, ... in ``prior_hyperparameters``).
     """
     import pymc as pm
 
@@ -94,15 +97,17 @@ def regression_model(responders, n, study_ids, dmat: Design, *, mu_prior, tau_pr
         raise ValueError("design matrix must have one row per study and at least one term")
     if np.any(n <= 0) or np.any(responders < 0) or np.any(responders > n):
         raise ValueError("need 0 <= responders <= n and n > 0 in every study")
-    coords = {"study": list(study_ids), "term": list(dmat.terms)}
+    coords = {"study": list(study_ids), "term": list(dmat.terms), "study_field": list(STUDY_FIELDS)}
+    hyper = HyperparameterData({"mu": mu_prior, "tau": tau_prior, "beta": beta_prior})
     with pm.Model(coords=coords) as model:
-        n_data = pm.Data("n", n, dims="study")
-        y_data = pm.Data("responders", responders, dims="study")
+        counts = pm.Data("study_data", np.column_stack([n, responders]), dims=("study", "study_field"))
+        n_data, y_data = counts[:, 0], counts[:, 1]
         X = pm.Data("X", dmat.X, dims=("study", "term"))
         pm.Data("centre", dmat.centre, dims="term")
-        mu = mu_prior.register("mu")
-        tau = tau_prior.register("tau")
-        beta = beta_prior.register("beta", dims="term")
+        hyper.register()
+        mu = mu_prior.register("mu", hyper)
+        tau = tau_prior.register("tau", hyper)
+        beta = beta_prior.register("beta", hyper, dims="term")
         z = pm.Normal("z", 0.0, 1.0, dims="study")
         theta = pm.Deterministic("theta", mu + pm.math.dot(X, beta) + tau * z, dims="study")
         pm.Deterministic("study_rate", pm.math.invlogit(theta), dims="study")
@@ -167,7 +172,7 @@ def pooled_rate_model(responders, n, study_ids, *, mu_prior: Prior, tau_prior: P
         Labels of the ``study`` dimension.
     mu_prior, tau_prior : Prior
         Priors of the logit pooled rate and of the between-study SD. Their
-        hyperparameters enter as ``pm.Data`` (``mu_prior_mean``, ...).
+        hyperparameters enter as data (``mu_prior_mean``, ... in ``prior_hyperparameters``).
     """
     responders = np.asarray(responders, dtype="int64")
     n = np.asarray(n, dtype="int64")
@@ -178,14 +183,17 @@ def pooled_rate_model(responders, n, study_ids, *, mu_prior: Prior, tau_prior: P
     if np.any(n <= 0) or np.any(responders < 0) or np.any(responders > n):
         raise ValueError("need 0 <= responders <= n and n > 0 in every study")
 
-    coords = {"study": list(study_ids)}
+    coords = {"study": list(study_ids), "study_field": list(STUDY_FIELDS)}
+    hyper = HyperparameterData({"mu": mu_prior, "tau": tau_prior})
     with pm.Model(coords=coords) as model:
-        n_data = pm.Data("n", n, dims="study")
-        y_data = pm.Data("responders", responders, dims="study")
+        # counts in one matrix, hyperparameters in one vector: nutpie compiles a helper per pm.Data node
+        counts = pm.Data("study_data", np.column_stack([n, responders]), dims=("study", "study_field"))
+        n_data, y_data = counts[:, 0], counts[:, 1]
         s2 = pm.Data("typical_within_variance", typical_within_variance(responders, n))
 
-        mu = mu_prior.register("mu")
-        tau = tau_prior.register("tau")
+        hyper.register()
+        mu = mu_prior.register("mu", hyper)
+        tau = tau_prior.register("tau", hyper)
         z = pm.Normal("z", 0.0, 1.0, dims="study")
         theta = pm.Deterministic("theta", mu + tau * z, dims="study")
         pm.Deterministic("study_rate", pm.math.invlogit(theta), dims="study")

@@ -27,14 +27,22 @@ class Prior:
         """Names of the ``pm.Data`` nodes holding the hyperparameters of ``name``."""
         return {h: f"{name}_prior_{h}" for h in self.hyperparameters()}
 
-    def register(self, name: str, **kwargs):
-        """Create the hyperparameter data nodes and the random variable in the current model."""
+    def register(self, name: str, hyper: HyperparameterData | None = None, **kwargs):
+        """Create the random variable ``name`` in the current model, its hyperparameters data.
+
+        With ``hyper`` (the model's :class:`HyperparameterData`, which must hold this prior under ``name``) they
+        are entries of its one data vector; without, each is a ``pm.Data`` node of its own, named
+        ``<name>_prior_<hyper>`` (:meth:`data_names`).
+        """
         import pymc as pm
 
-        data = {
-            h: pm.Data(node, value)
-            for (h, value), node in zip(self.hyperparameters().items(), self.data_names(name).values())
-        }
+        if hyper is not None:
+            data = hyper.of(name)
+        else:
+            data = {
+                h: pm.Data(node, value)
+                for (h, value), node in zip(self.hyperparameters().items(), self.data_names(name).values())
+            }
         return self._rv(pm, name, data, **kwargs)
 
     def _rv(self, pm, name, data, **kwargs):  # pragma: no cover - abstract
@@ -43,6 +51,88 @@ class Prior:
     def __str__(self) -> str:
         args = ", ".join(f"{k}={v:g}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({args})"
+
+
+# The one data vector of a model's prior hyperparameters (HyperparameterData) and its dimension, whose labels
+# are the names a node of its own would have (``<name>_prior_<hyper>``).
+HYPERPARAMETERS = "prior_hyperparameters"
+HYPERPARAMETER_DIM = "prior_hyperparameter"
+
+
+class HyperparameterData:
+    """Every prior hyperparameter of a model (and any other prior constant) in one ``pm.Data`` vector.
+
+    nutpie's compiled model reads each ``pm.Data`` node through a helper of its own, inlined into its
+    log-density callback and compiled with it in every process: one vector costs one helper where a node per
+    hyperparameter cost one each (with its rows packed too, ``placebo_adjusted`` went from 37 nodes to 4 and
+    its compile from 30 s to 14 s; benchmarks/RESULTS.md). Entry ``<name>_prior_<hyper>`` (coordinate of
+    dimension :data:`HYPERPARAMETER_DIM`) holds hyperparameter ``hyper`` of the prior registered as ``name``;
+    values are swapped between fits of one structure like any data (:func:`set_hyperparameters`, or nutpie's
+    ``with_data``).
+    """
+
+    def __init__(self, priors: dict[str, Prior], constants: dict[str, float] | None = None):
+        self.labels: dict[str, int] = {}
+        values = []
+        for name, prior in priors.items():
+            for value, label in zip(prior.hyperparameters().values(), prior.data_names(name).values()):
+                self.labels[label] = len(values)
+                values.append(float(value))
+        for label, value in (constants or {}).items():
+            if label in self.labels:
+                raise ValueError(f"hyperparameter {label!r} given twice")
+            self.labels[label] = len(values)
+            values.append(float(value))
+        self.priors = dict(priors)
+        self.values = values
+        self.node = None
+
+    def register(self):
+        """Create the data vector in the current model (its labels as the dimension's coordinates)."""
+        import numpy as np
+        import pymc as pm
+
+        model = pm.modelcontext(None)
+        model.add_coord(HYPERPARAMETER_DIM, list(self.labels))
+        self.node = pm.Data(HYPERPARAMETERS, np.asarray(self.values, dtype="float64"), dims=HYPERPARAMETER_DIM)
+        return self
+
+    def __getitem__(self, label: str):
+        if self.node is None:
+            raise RuntimeError("register the hyperparameter data in a model first")
+        return self.node[self.labels[label]]
+
+    def of(self, name: str) -> dict:
+        """The hyperparameters of the prior registered as ``name`` (hyperparameter -> scalar tensor)."""
+        prior = self.priors[name]
+        return {h: self[label] for h, label in prior.data_names(name).items()}
+
+
+def hyperparameter_labels(pm_model) -> set[str]:
+    """Every prior hyperparameter of ``pm_model`` by name (``<name>_prior_<hyper>``): nodes of their own and
+    entries of its :class:`HyperparameterData` vector."""
+    return set(pm_model.named_vars) | set(pm_model.coords.get(HYPERPARAMETER_DIM) or ())
+
+
+def set_hyperparameters(pm_model, values: dict[str, float]) -> None:
+    """Set hyperparameters of ``pm_model`` by name (``<name>_prior_<hyper>``), wherever each is held."""
+    import numpy as np
+    import pymc as pm
+
+    labels = list(pm_model.coords.get(HYPERPARAMETER_DIM) or ())
+    packed = {k: v for k, v in values.items() if k in labels}
+    own = {k: v for k, v in values.items() if k not in packed}
+    unknown = set(own) - {v.name for v in pm_model.data_vars}
+    if unknown:
+        raise KeyError(f"no hyperparameters {sorted(unknown)} in the model")
+    new = {}
+    if packed:
+        vector = np.array(pm_model[HYPERPARAMETERS].get_value(), dtype="float64")
+        for label, value in packed.items():
+            vector[labels.index(label)] = value
+        new[HYPERPARAMETERS] = vector
+    with pm_model:
+        pm.set_data({**new, **own})
 
 
 @dataclass(frozen=True)

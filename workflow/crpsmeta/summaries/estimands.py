@@ -512,8 +512,10 @@ def study_table(
 
     ``labels`` (optional) adds columns by ``study_id`` (e.g. the responder definition).
     """
-    y = idata.constant_data["responders"].values
-    n = idata.constant_data["n"].values
+    from crpsmeta.fitting.record import constant_data
+
+    y = constant_data(idata, "responders")
+    n = constant_data(idata, "n")
     studies = [str(s) for s in idata.posterior["study"].values]
     lo, hi = clopper_pearson(y, n, prob)
     rows = []
