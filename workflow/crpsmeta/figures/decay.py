@@ -20,11 +20,11 @@ def curve_table(idata, *, figure_weeks: float, prob: float, step: float = 0.25) 
     """The curves the figure draws, by week: median and equal-tailed ``prob`` interval of the posterior's
     risk difference and log odds ratio, of a new study's risk difference (prediction) and of the prior's
     risk difference (where the record has prior draws)."""
-    from crpsmeta.fitting.record import record_seed
+    from crpsmeta.fitting.record import constant_data, record_seed
     from crpsmeta.models.time_course import curves
 
     weeks = np.arange(0.0, float(figure_weeks) + step / 2, step)
-    late_week = float(idata.constant_data["placebo_late_week"].values)
+    late_week = float(constant_data(idata, "placebo_late_week"))
     groups = {"posterior": curves(idata.posterior, weeks, late_week=late_week, seed=record_seed(idata))}
     if "prior" in idata.groups() and "half_life" in idata.prior:
         groups["prior"] = curves(idata.prior, weeks, late_week=late_week)

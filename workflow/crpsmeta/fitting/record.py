@@ -56,15 +56,19 @@ def read_record(path: str | Path):
 def constant_data(idata, name: str):
     """The record's constant data ``name``: a variable of its ``constant_data`` group, or a column of one of its
     data matrices (a model packs several columns into one ``pm.Data`` node, their names the coordinates of its
-    ``*_field`` dimension; :mod:`crpsmeta.models.placebo_adjusted`). Returns a numpy array."""
+    ``*_field`` dimension; :mod:`crpsmeta.models.placebo_adjusted`), or an entry of its prior hyperparameter
+    vector (:class:`crpsmeta.models.priors.HyperparameterData`). Returns a numpy array."""
     import numpy as np
+
+    from crpsmeta.models.priors import HYPERPARAMETER_DIM
 
     group = idata.constant_data
     if name in group:
         return np.asarray(group[name].values)
     for da in group.data_vars.values():
         for dim in da.dims:
-            if dim.endswith("_field") and name in [str(v) for v in da[dim].values]:
+            packed = dim.endswith("_field") or dim == HYPERPARAMETER_DIM
+            if packed and name in [str(v) for v in da[dim].values]:
                 return np.asarray(da.sel({dim: name}).values)
     raise KeyError(f"the record has no constant data {name!r}")
 

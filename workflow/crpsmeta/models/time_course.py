@@ -38,12 +38,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crpsmeta.models.priors import HyperparameterData
 from crpsmeta.vocabulary import KETAMINE, REFERENCE_DEFINITION, TIMEPOINTS
 
 PRIOR_NAMES = ("placebo_mu", "effect_mu", "half_life", "tau", "tau_placebo", "design_bias", "pain_threshold")
 # the prior block's other entry the model reads
 BLOCK_KEYS = (*PRIOR_NAMES, "definition_offset_sd")
 LN2 = float(np.log(2.0))
+# the columns of the model's row matrices (pm.Data arm_data, contrast_data, pain_data): study and occasion
+# indices and the known week first (occasion 0 = a week the source gives)
+_WHEN = ("study_idx", "occasion_idx", "weeks")
+ARM_FIELDS = (
+    *(f"arm_{f}" for f in _WHEN),
+    "arm_definition_idx",
+    "arm_is_ketamine",
+    "arm_nonrandomised",
+    "n",
+    "responders",
+)
+CONTRAST_FIELDS = (*(f"contrast_{f}" for f in _WHEN), "contrast_se", "contrast_log_or")
+PAIN_FIELDS = (*(f"pain_{f}" for f in _WHEN), "pain_is_ketamine", "pain_nonrandomised", "pain_se", "pain_d")
 
 
 def decay(weeks, half_life):
@@ -128,14 +142,22 @@ def time_course_model(
     d_idx = {c: i + 1 for i, c in enumerate(definitions)}  # 0 = reference
     o_idx = {o: i + 1 for i, o in enumerate(occasions)}  # 0 = a known week
 
-    def when(frame):
-        """Each row's known week (0 where unknown) and its occasion index (0 where known)."""
+    def columns(frame, *extra):
+        """A row matrix: study index, occasion index (0 = a week the source gives), known week (0 where
+        unknown), then ``extra`` columns."""
         w = frame["weeks"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
         occ = [
             o_idx.get((str(s), str(t)), 0) if not np.isfinite(x) else 0
             for s, t, x in zip(frame.get("study_id", []), frame.get("timepoint", []), w)
         ]
-        return np.where(np.isfinite(w), w, 0.0), np.asarray(occ, dtype="int64")
+        base = [
+            np.array([s_idx[str(s)] for s in frame.get("study_id", [])], dtype="float64"),
+            np.asarray(occ, dtype="float64"),
+            np.where(np.isfinite(w), w, 0.0),
+        ]
+        return np.column_stack([*base, *[np.asarray(c, dtype="float64") for c in extra]]).reshape(
+            len(frame), 3 + len(extra)
+        )
 
     def label(frame, arm=True):
         return [
@@ -150,19 +172,51 @@ def time_course_model(
         "arm_obs": label(arms),
         "contrast_obs": label(contrasts, arm=False),
         "pain_obs": label(pains),
+        "arm_field": list(ARM_FIELDS),
+        "contrast_field": list(CONTRAST_FIELDS),
+        "pain_field": list(PAIN_FIELDS),
+        "occasion_field": ["unknown_weeks_lower", "unknown_weeks_upper"],
     }
-    lower = np.array([unknown_weeks[t][0] for _, t in occasions], dtype=float)
-    upper = np.array([unknown_weeks[t][1] for _, t in occasions], dtype=float)
+    arm_rows = columns(
+        arms,
+        [d_idx.get(c, 0) for c in arms.get("definition_class", [])],
+        (arms.get("arm", pd.Series([], dtype=str)) == KETAMINE).to_numpy(),
+        arms.get("nonrandomised", []),
+        arms.get("n", []),
+        arms.get("responders", []),
+    )
+    contrast_rows = columns(contrasts, contrasts.get("se", []), contrasts.get("log_or", []))
+    pain_rows = columns(
+        pains,
+        (pains.get("arm", pd.Series([], dtype=str)) == KETAMINE).to_numpy(),
+        pains.get("nonrandomised", []),
+        pains.get("se", []),
+        pains.get("d", []),
+    )
+    occasion_rows = np.array([unknown_weeks[t] for _, t in occasions], dtype="float64").reshape(len(occasions), 2)
+    hyper = HyperparameterData(
+        {name: priors[name] for name in PRIOR_NAMES},
+        constants={
+            "definition_offset_prior_sd": float(definition_offset_sd),
+            "placebo_late_week": float(placebo_late_week),
+        },
+    )
     with pm.Model(coords=coords) as model:
-        late_week = pm.Data("placebo_late_week", float(placebo_late_week))
-        offset_sd = pm.Data("definition_offset_prior_sd", float(definition_offset_sd))
-        placebo_mu = priors["placebo_mu"].register("placebo_mu", dims="timepoint")
-        effect_mu = priors["effect_mu"].register("effect_mu")
-        half_life = priors["half_life"].register("half_life")
-        tau = priors["tau"].register("tau")
-        tau_placebo = priors["tau_placebo"].register("tau_placebo")
-        design_bias = priors["design_bias"].register("design_bias")
-        pain_threshold = priors["pain_threshold"].register("pain_threshold")
+        # rows in a matrix per kind (a column per field, read back by crpsmeta.fitting.record.constant_data) and
+        # the priors' hyperparameters in one vector: nutpie compiles a helper per pm.Data node
+        arm = pm.Data("arm_data", arm_rows, dims=("arm_obs", "arm_field"))
+        contrast = pm.Data("contrast_data", contrast_rows, dims=("contrast_obs", "contrast_field"))
+        pain = pm.Data("pain_data", pain_rows, dims=("pain_obs", "pain_field"))
+        hyper.register()
+        late_week = hyper["placebo_late_week"]
+        offset_sd = hyper["definition_offset_prior_sd"]
+        placebo_mu = priors["placebo_mu"].register("placebo_mu", hyper, dims="timepoint")
+        effect_mu = priors["effect_mu"].register("effect_mu", hyper)
+        half_life = priors["half_life"].register("half_life", hyper)
+        tau = priors["tau"].register("tau", hyper)
+        tau_placebo = priors["tau_placebo"].register("tau_placebo", hyper)
+        design_bias = priors["design_bias"].register("design_bias", hyper)
+        pain_threshold = priors["pain_threshold"].register("pain_threshold", hyper)
         offset_raw = pm.Normal("definition_offset_z", 0.0, 1.0, dims="definition")
         offset = pm.Deterministic("definition_offset", offset_sd * offset_raw, dims="definition")
         offsets = pt.concatenate([pt.zeros(1), offset])
@@ -171,61 +225,37 @@ def time_course_model(
         study_effect = pm.Deterministic("study_effect", effect_mu + tau * u_raw, dims="study")
         study_placebo = tau_placebo * v_raw
         if occasions:
-            unknown = pm.Uniform(
-                "unknown_weeks",
-                lower=pm.Data("unknown_weeks_lower", lower, dims="occasion"),
-                upper=pm.Data("unknown_weeks_upper", upper, dims="occasion"),
-                dims="occasion",
-            )
+            bounds = pm.Data("occasion_data", occasion_rows, dims=("occasion", "occasion_field"))
+            unknown = pm.Uniform("unknown_weeks", lower=bounds[:, 0], upper=bounds[:, 1], dims="occasion")
             latent = pt.concatenate([pt.zeros(1), unknown])
         else:
             latent = pt.zeros(1)
 
-        def eta(frame, prefix, ketamine):
-            known, occ = when(frame)
-            w_known = pm.Data(f"{prefix}_weeks", known, dims=f"{prefix}_obs")
-            w_occ = pm.Data(f"{prefix}_occasion_idx", occ, dims=f"{prefix}_obs")
-            w = pt.switch(pt.gt(w_occ, 0), latent[w_occ], w_known)
-            study = pm.Data(
-                f"{prefix}_study_idx",
-                np.array([s_idx[str(s)] for s in frame.get("study_id", [])], "int64"),
-                dims=f"{prefix}_obs",
-            )
+        def linear(rows):
+            """Placebo logit and ketamine log odds ratio of each row of a matrix, at its week."""
+            study, occ = pt.cast(rows[:, 0], "int64"), pt.cast(rows[:, 1], "int64")
+            w = pt.switch(pt.gt(occ, 0), latent[occ], rows[:, 2])
             share_early = pt.clip(1.0 - w / late_week, 0.0, 1.0)
             alpha = placebo_mu[1] + (placebo_mu[0] - placebo_mu[1]) * share_early + study_placebo[study]
-            effect = study_effect[study] * pt.exp(-LN2 * w / half_life)
-            return alpha, effect, study, w
+            return alpha, study_effect[study] * pt.exp(-LN2 * w / half_life)
 
         if len(arms):
-            alpha, effect, _, _ = eta(arms, "arm", True)
-            is_ket = pm.Data("arm_is_ketamine", (arms["arm"] == KETAMINE).to_numpy(float), dims="arm_obs")
-            nonrand = pm.Data("arm_nonrandomised", arms["nonrandomised"].to_numpy(float), dims="arm_obs")
-            arm_def = pm.Data(
-                "arm_definition_idx",
-                np.array([d_idx.get(c, 0) for c in arms["definition_class"]], "int64"),
-                dims="arm_obs",
-            )
-            n_data = pm.Data("n", arms["n"].to_numpy(dtype="int64"), dims="arm_obs")
-            y_data = pm.Data("responders", arms["responders"].to_numpy(dtype="int64"), dims="arm_obs")
-            logit = alpha + is_ket * effect + nonrand * design_bias + offsets[arm_def]
-            pm.Binomial("y", n=n_data, logit_p=logit, observed=y_data, dims="arm_obs")
+            alpha, effect = linear(arm)
+            arm_def = pt.cast(arm[:, 3], "int64")
+            logit = alpha + arm[:, 4] * effect + arm[:, 5] * design_bias + offsets[arm_def]
+            n, y = pt.cast(arm[:, 6], "int64"), pt.cast(arm[:, 7], "int64")
+            pm.Binomial("y", n=n, logit_p=logit, observed=y, dims="arm_obs")
         if len(contrasts):
-            _, effect, _, _ = eta(contrasts, "contrast", True)
-            se = pm.Data("contrast_se", contrasts["se"].to_numpy(float), dims="contrast_obs")
-            obs = pm.Data("contrast_log_or", contrasts["log_or"].to_numpy(float), dims="contrast_obs")
-            pm.Normal("contrast", mu=effect, sigma=se, observed=obs, dims="contrast_obs")
+            _, effect = linear(contrast)
+            pm.Normal("contrast", mu=effect, sigma=contrast[:, 3], observed=contrast[:, 4], dims="contrast_obs")
         if len(pains):
-            alpha, effect, _, _ = eta(pains, "pain", True)
-            is_ket = pm.Data("pain_is_ketamine", (pains["arm"] == KETAMINE).to_numpy(float), dims="pain_obs")
-            nonrand = pm.Data("pain_nonrandomised", pains["nonrandomised"].to_numpy(float), dims="pain_obs")
-            se = pm.Data("pain_se", pains["se"].to_numpy(float), dims="pain_obs")
-            obs = pm.Data("pain_d", pains["d"].to_numpy(float), dims="pain_obs")
-            latent_logit = alpha + is_ket * effect + nonrand * design_bias
+            alpha, effect = linear(pain)
+            latent_logit = alpha + pain[:, 3] * effect + pain[:, 4] * design_bias
             pm.Normal(
                 "pain",
                 mu=(np.sqrt(3.0) / np.pi) * (latent_logit + pain_threshold),
-                sigma=se,
-                observed=obs,
+                sigma=pain[:, 5],
+                observed=pain[:, 6],
                 dims="pain_obs",
             )
     return model

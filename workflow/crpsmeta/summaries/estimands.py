@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crpsmeta.fitting.record import record_seed
+from crpsmeta.fitting.record import constant_data, record_seed
 from crpsmeta.registry import spec
 from crpsmeta.vocabulary import JOINT
 
@@ -382,7 +382,7 @@ def time_course_rows(
     """The time-course model's rows (:mod:`crpsmeta.models.time_course`), from the record's draws."""
     from crpsmeta.models.time_course import curves, weeks_to_threshold
 
-    late_week = float(idata.constant_data["placebo_late_week"].values)
+    late_week = float(constant_data(idata, "placebo_late_week"))
     seed = record_seed(idata)
     has_prior = "prior" in idata.groups() and {"placebo_mu", "effect_mu", "half_life"} <= set(idata.prior.data_vars)
     post = curves(idata.posterior, weeks, late_week=late_week, seed=seed)
@@ -433,7 +433,7 @@ def time_course_studies_table(
     points of the difference-over-weeks figure; :func:`crpsmeta.models.time_course.row_draws`)."""
     from crpsmeta.models.time_course import row_draws
 
-    late_week = float(idata.constant_data["placebo_late_week"].values)
+    late_week = float(constant_data(idata, "placebo_late_week"))
     draws = row_draws(idata.posterior, used, late_week=late_week)
     rows = []
     for i, r in enumerate(used.itertuples()):
@@ -512,8 +512,6 @@ def study_table(
 
     ``labels`` (optional) adds columns by ``study_id`` (e.g. the responder definition).
     """
-    from crpsmeta.fitting.record import constant_data
-
     y = constant_data(idata, "responders")
     n = constant_data(idata, "n")
     studies = [str(s) for s in idata.posterior["study"].values]
