@@ -7,9 +7,10 @@
     python benchmarks/bench.py threads    three fits at sampler.threads 1 and 2 (two one-thread fits side by side)
     python benchmarks/bench.py workflow   the whole analysis on a copy of config/ and data/: cold (empty results and
                                           compile caches), warm no-op, after a prior edit, after adding a study
-    python benchmarks/bench.py compile    the shipped primary placebo_adjusted and pooled_rate fits as a fit job makes
-                                          them: pm.Data nodes, compile and sampling seconds (wall and CPU), leapfrog
-                                          steps per draw, smallest bulk ESS; --repeats fresh processes each
+    python benchmarks/bench.py compile    the shipped primary placebo_adjusted, time_course and pooled_rate fits as a
+                                          fit job makes them: pm.Data nodes, compile and sampling seconds (wall and
+                                          CPU), leapfrog steps per draw, smallest bulk ESS; --repeats fresh processes
+                                          each
     python benchmarks/bench.py validation the validation target (snakemake validate) on a copy of the repository at
                                           --replications replications: wall time and jobs
     python benchmarks/bench.py all        every section; --write replaces the printed sections of RESULTS.md
@@ -44,6 +45,7 @@ KEY = {
         "design_bias",
         "pain_threshold",
     ],
+    "time_course": ["placebo_mu", "effect_mu", "half_life", "tau", "tau_placebo", "design_bias", "pain_threshold"],
 }
 
 
@@ -241,7 +243,7 @@ def bench_compile(repeats: int = 2) -> str:
     import hashlib
 
     rows = []
-    for model, unit in (("placebo_adjusted", "joint"), ("pooled_rate", "immediate")):
+    for model, unit in (("placebo_adjusted", "joint"), ("time_course", "joint"), ("pooled_rate", "immediate")):
         compiledir = tempfile.mkdtemp(prefix="bench-pytensor-")
         _PRIMED[("compile", model)] = compiledir
         env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={compiledir}"}
@@ -256,10 +258,11 @@ def bench_compile(repeats: int = 2) -> str:
             rows.append({**json.loads(out.stdout.strip().splitlines()[-1]), "run": run})
             print(json.dumps(rows[-1]), flush=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    code = hashlib.sha256((ROOT / "workflow" / "crpsmeta" / "models" / "placebo_adjusted.py").read_bytes())
+    models = ROOT / "workflow" / "crpsmeta" / "models"
+    code = hashlib.sha256(b"".join((models / f).read_bytes() for f in ("placebo_adjusted.py", "time_course.py")))
     return (
         f"### Shipped primary fits as a fit job makes them (at `{commit.stdout.strip()}`; "
-        f"placebo_adjusted.py {code.hexdigest()[:8]})\n\n"
+        f"placebo_adjusted.py + time_course.py {code.hexdigest()[:8]})\n\n"
         "Config sampler (nutpie, 4 chains x 1,000 draws, tune 500, target_accept 0.99, `sampler.threads` cores), "
         "prior families of every prior set, the fit's own seed; each run a fresh process with PyTensor's compile "
         "directory warm. `data_nodes`: the model's `pm.Data` nodes; `stored_per_draw`: values nutpie computes and "
