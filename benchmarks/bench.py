@@ -727,6 +727,14 @@ def bench_workflow() -> str:
             work, f"after a prior edit in the primary set (placebo_adjusted effect_mu sd -> {effect['sd']})", env=env
         )
     )
+    half_life = cfg["prior_sets"][cfg["prior_set"]]["placebo_adjusted"]["half_life"]
+    half_life["sdlog"] = round(half_life["sdlog"] + 0.05, 3)
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    rows.append(
+        _snakemake(
+            work, f"after a prior edit read by time_course only (half_life sdlog -> {half_life['sdlog']})", env=env
+        )
+    )
     add_study(work)
     rows.append(_snakemake(work, "after adding one study (a 12/20 case series at the end of infusion)", env=env))
     add_study(work, study_id="Bench2098", timepoint="followup")
