@@ -12,7 +12,7 @@ import pandas as pd
 
 from crpsmeta.fitting.record import constant_data
 from crpsmeta.registry import pooled_arm
-from crpsmeta.vocabulary import CONTRAST_ARM
+from crpsmeta.vocabulary import CONTRAST_ARM, KETAMINE
 
 # observed variable -> kind of observation (as in used.csv's ``kind`` column)
 KINDS = {"y": "responders", "contrast": "contrast", "pain": "pain"}
@@ -48,7 +48,7 @@ def observations(idata, *, model: str, unit: str) -> pd.DataFrame:
         for pos, (label, value) in enumerate(zip(labels, np.asarray(obs.values, dtype=float))):
             parts = label.split("/")
             if dim == "study":  # pooled_rate / placebo_map: one count per study at one timepoint
-                study, arm, timepoint = label, pooled_arm(model) or "ketamine", unit
+                study, arm, timepoint = label, pooled_arm(model) or KETAMINE, unit
             elif var == "contrast":
                 study, arm, timepoint = parts[0], CONTRAST_ARM, parts[-1]
             else:

@@ -47,7 +47,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from crpsmeta.models.priors import HyperparameterData, Prior
-from crpsmeta.vocabulary import REFERENCE_DEFINITION, TIMEPOINTS
+from crpsmeta.vocabulary import ARMS, KETAMINE, REFERENCE_DEFINITION, TIMEPOINTS
 
 PRIOR_NAMES = ("placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias", "pain_threshold")
 # The columns of the model's data matrices (pm.Data arm_data, contrast_data, pain_data; coordinates of
@@ -72,7 +72,7 @@ def _check(arms: pd.DataFrame, contrasts: pd.DataFrame, pains: pd.DataFrame) -> 
         n, y = arms["n"].to_numpy(), arms["responders"].to_numpy()
         if np.any(n <= 0) or np.any(y < 0) or np.any(y > n):
             raise ValueError("need 0 <= responders <= n and n > 0 in every arm")
-        if not set(arms["arm"]) <= {"ketamine", "placebo"}:
+        if not set(arms["arm"]) <= set(ARMS):
             raise ValueError("arm must be ketamine or placebo")
     for frame in (arms, contrasts, pains):
         if len(frame) and not set(frame["timepoint"]) <= set(TIMEPOINTS):
@@ -157,7 +157,7 @@ def placebo_adjusted_model(
             np.array([s_idx[s] for s in arms.get("study_id", [])], dtype="int64"),
             np.array([t_idx[t] for t in arms.get("timepoint", [])], dtype="int64"),
             np.array([d_idx.get(c, 0) for c in arms.get("definition_class", [])], dtype="int64"),
-            (arms.get("arm", pd.Series([], dtype=str)) == "ketamine").to_numpy().astype("int64"),
+            (arms.get("arm", pd.Series([], dtype=str)) == KETAMINE).to_numpy().astype("int64"),
             np.asarray(arms.get("nonrandomised", []), dtype="int64"),
             np.asarray(arms.get("n", []), dtype="int64"),
             np.asarray(arms.get("responders", []), dtype="int64"),
@@ -175,7 +175,7 @@ def placebo_adjusted_model(
         [
             np.array([s_idx[s] for s in pains["study_id"]], dtype="float64"),
             np.array([t_idx[t] for t in pains["timepoint"]], dtype="float64"),
-            (pains["arm"] == "ketamine").to_numpy().astype("float64"),
+            (pains["arm"] == KETAMINE).to_numpy().astype("float64"),
             np.asarray(pains["nonrandomised"], dtype="float64"),
             np.asarray(pains["se"], dtype="float64"),
             np.asarray(pains["d"], dtype="float64"),
