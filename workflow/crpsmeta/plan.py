@@ -103,13 +103,19 @@ def regression_plan(config: dict, studies: pd.DataFrame, outcomes: pd.DataFrame)
     """Every regression of config meta_regression (covariate x timepoint; "se" = small-study), with the
     number of studies with the covariate and whether it can be fitted (>= 2 studies and some variation)."""
     from crpsmeta.inputs.covariates import estimable
+    from crpsmeta.inputs.selection import regression_rows
 
     section, plan = config["meta_regression"], []
+    # every regression at a timepoint starts from pooled_rate's rows there: selected once per timepoint
+    base = {
+        timepoint: model_inputs(studies, outcomes, model="pooled_rate", unit=timepoint, options=config["pooled_rate"])
+        for timepoint in config["timepoints"]
+    }
     for covariate in [*section["covariates"], *(["se"] if section["small_study"] else [])]:
         model = f"regression_{covariate}"
         options = regression_options(config, model)
         for timepoint in config["timepoints"]:
-            used, _ = model_inputs(studies, outcomes, model=model, unit=timepoint, options=options)
+            used, _ = regression_rows(base[timepoint], studies, model, options)
             fitted, note = estimable(used, covariate, options["levels"])
             plan.append(
                 {

@@ -324,12 +324,19 @@ def model_inputs(
         used = pd.concat([arms, contrasts], ignore_index=True)
         return used, gaps
     if model in REGRESSION_MODELS:  # pooled_rate's rows with one covariate; rows without it become gaps
-        from crpsmeta.inputs.covariates import add_covariate, covariate_of
-
-        base, gaps = model_inputs(studies, outcomes, model="pooled_rate", unit=unit, options=options)
-        used, left_out = add_covariate(base, studies, covariate_of(model), options.get("levels"))
-        return used, pd.concat([gaps, left_out], ignore_index=True)
+        base = model_inputs(studies, outcomes, model="pooled_rate", unit=unit, options=options)
+        return regression_rows(base, studies, model, options)
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+
+
+def regression_rows(base: tuple[pd.DataFrame, pd.DataFrame], studies: pd.DataFrame, model: str, options: dict):
+    """A regression's rows and gaps from pooled_rate's at its timepoint (``base``: rows, gaps): the rows with the
+    covariate, and the gaps with the rows that lack it."""
+    from crpsmeta.inputs.covariates import add_covariate, covariate_of
+
+    rows, gaps = base
+    used, left_out = add_covariate(rows, studies, covariate_of(model), options.get("levels"))
+    return used, pd.concat([gaps, left_out], ignore_index=True)
 
 
 def with_weeks(used: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
