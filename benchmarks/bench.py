@@ -32,21 +32,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from crpsmeta.registry import MODELS
+
 ROOT = Path(__file__).resolve().parents[1]
+# the top-level parameters whose draws and ESS a measurement reports: the prior slots each model reads
 KEY = {
-    "pooled_rate": ["mu", "tau"],
-    "placebo_adjusted": [
-        "placebo_mu",
-        "effect_mu",
-        "persistence",
-        "tau",
-        "tau_placebo",
-        "rho",
-        "design_bias",
-        "pain_threshold",
-    ],
-    "time_course": ["placebo_mu", "effect_mu", "half_life", "tau", "tau_placebo", "design_bias", "pain_threshold"],
+    name: [k for k in MODELS[name].prior_keys if k != "definition_offset_sd"]
+    for name in ("placebo_adjusted", "time_course")
 }
+KEY["pooled_rate"] = ["mu", "tau"]
 
 
 def _config() -> dict:

@@ -47,9 +47,11 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from crpsmeta.models.priors import HyperparameterData, Prior
+from crpsmeta.registry import spec
 from crpsmeta.vocabulary import ARMS, KETAMINE, REFERENCE_DEFINITION, TIMEPOINTS
 
-PRIOR_NAMES = ("placebo_mu", "effect_mu", "persistence", "tau", "tau_placebo", "rho", "design_bias", "pain_threshold")
+# the prior slots of its block (crpsmeta.registry: the keys it reads, less the definition offsets' SD)
+PRIOR_NAMES = tuple(k for k in spec("placebo_adjusted").prior_keys if k != "definition_offset_sd")
 # The columns of the model's data matrices (pm.Data arm_data, contrast_data, pain_data; coordinates of
 # arm_field, contrast_field, pain_field), in order.
 ARM_FIELDS = (
@@ -65,7 +67,8 @@ CONTRAST_FIELDS = ("contrast_study_idx", "contrast_timepoint_idx", "contrast_se"
 PAIN_FIELDS = ("pain_study_idx", "pain_timepoint_idx", "pain_is_ketamine", "pain_nonrandomised", "pain_se", "pain_d")
 
 
-def _check(arms: pd.DataFrame, contrasts: pd.DataFrame, pains: pd.DataFrame) -> None:
+def check_rows(arms: pd.DataFrame, contrasts: pd.DataFrame, pains: pd.DataFrame) -> None:
+    """Refuse rows no likelihood can take (also the time-course model's, :mod:`crpsmeta.models.time_course`)."""
     if len(arms) == 0 and len(contrasts) == 0 and len(pains) == 0:
         raise ValueError("placebo_adjusted needs at least one responder count, contrast or single-arm pain change")
     if len(arms):
@@ -124,7 +127,7 @@ def placebo_adjusted_model(
         if pains is not None
         else pd.DataFrame(columns=["study_id", "arm", "timepoint", "d", "se", "nonrandomised"])
     )
-    _check(arms, contrasts, pains)
+    check_rows(arms, contrasts, pains)
     missing = set(PRIOR_NAMES) - set(priors)
     if missing:
         raise ValueError(f"missing priors: {', '.join(sorted(missing))}")

@@ -38,12 +38,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crpsmeta.models.placebo_adjusted import check_rows
 from crpsmeta.models.priors import HyperparameterData
+from crpsmeta.registry import spec
 from crpsmeta.vocabulary import KETAMINE, REFERENCE_DEFINITION, TIMEPOINTS
 
-PRIOR_NAMES = ("placebo_mu", "effect_mu", "half_life", "tau", "tau_placebo", "design_bias", "pain_threshold")
-# the prior block's other entry the model reads
-BLOCK_KEYS = (*PRIOR_NAMES, "definition_offset_sd")
+# the prior slots of its block (crpsmeta.registry: the keys it reads, less the definition offsets' SD)
+PRIOR_NAMES = tuple(k for k in spec("time_course").prior_keys if k != "definition_offset_sd")
 LN2 = float(np.log(2.0))
 # the columns of the model's row matrices (pm.Data arm_data, contrast_data, pain_data): study and occasion
 # indices and the known week first (occasion 0 = a week the source gives)
@@ -115,8 +116,10 @@ def time_course_model(
     kind = used["kind"] if "kind" in used else pd.Series("responders", index=used.index)
     if not len(used):
         raise ValueError("time_course needs at least one responder count, contrast or single-arm pain change")
-    if not set(used["timepoint"]) <= set(TIMEPOINTS):
-        raise ValueError(f"timepoint must be one of {TIMEPOINTS}")
+    arms = used[kind == "responders"].reset_index(drop=True)
+    contrasts = used[kind == "contrast"].reset_index(drop=True)
+    pains = used[kind == "pain"].reset_index(drop=True)
+    check_rows(arms, contrasts, pains)
     weeks = used["weeks"].to_numpy(dtype=float)
     if np.any(weeks[np.isfinite(weeks)] < 0):
         raise ValueError("weeks since the end of infusion must be >= 0")
@@ -125,16 +128,6 @@ def time_course_model(
         lo, hi = unknown_weeks.get(tp, (np.nan, np.nan))
         if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo < hi):
             raise ValueError(f"unknown_weeks of {tp} must be two weeks 0 <= first < last, got {(lo, hi)!r}")
-    arms = used[kind == "responders"].reset_index(drop=True)
-    contrasts = used[kind == "contrast"].reset_index(drop=True)
-    pains = used[kind == "pain"].reset_index(drop=True)
-    if len(arms):
-        n, y = arms["n"].to_numpy(dtype=float), arms["responders"].to_numpy(dtype=float)
-        if np.any(n <= 0) or np.any(y < 0) or np.any(y > n):
-            raise ValueError("need 0 <= responders <= n and n > 0 in every arm")
-    for frame in (contrasts, pains):
-        if len(frame) and np.any(frame["se"].to_numpy(dtype=float) <= 0):
-            raise ValueError("contrast and pain-change standard errors must be > 0")
 
     studies = list(dict.fromkeys(str(s) for f in (arms, contrasts, pains) if len(f) for s in f["study_id"]))
     s_idx = {s: i for i, s in enumerate(studies)}
